@@ -1,0 +1,3 @@
+"""crisiswatch: crisis-detection alerting for brand communication teams."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,171 @@
+"""The store contract. Every backend (SQLite, Redis) implements :class:`Store` and passes the one
+contract test suite in ``tests/test_store_contract.py``.
+
+The docstrings below *are* the contract. Times are aware UTC datetimes. Methods that take many items
+do their work in one transaction (SQLite) or one pipeline (Redis): the pipeline calls them per
+batch, never per mention.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from service.domain import Bucket, Exemplar, Incident
+
+
+class StoreError(Exception):
+    """The store could not do what was asked (unreachable, corrupt, ...). ``retryable`` says
+    whether trying again later may succeed (a connection lost) or not (a schema mismatch)."""
+
+    def __init__(self, message: str, *, retryable: bool = True) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BucketDelta:
+    """Counts to add to one brand's bucket starting at ``start``. Mappings are added key by key."""
+
+    brand: str
+    start: datetime
+    count: int = 0
+    negative: int = 0
+    positive: int = 0
+    duplicates: int = 0
+    reach: float = 0.0
+    crisis: Mapping[str, int] = field(default_factory=dict)
+    kinds: Mapping[str, int] = field(default_factory=dict)
+    sources: Mapping[str, int] = field(default_factory=dict)
+    langs: Mapping[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxItem:
+    """One notification waiting in (or delivered from) the outbox.
+
+    ``key`` is unique: enqueueing the same key twice keeps the first item (idempotent enqueue).
+    ``incident_id`` + ``receiver`` orders delivery: :meth:`Store.outbox_due` never returns an item
+    while an earlier (smaller ``seq``) item of the same incident and receiver is undelivered.
+    """
+
+    key: str
+    incident_id: str
+    receiver: str
+    seq: int
+    payload: Mapping[str, Any]
+    created_at: datetime
+    next_attempt_at: datetime
+    attempts: int = 0
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+
+class Store(Protocol):
+    # -- mentions ------------------------------------------------------------------------------
+    def mark_seen(self, mention_ids: Sequence[str], at: datetime) -> set[str]:
+        """Record ids as seen and return the subset that had never been seen before.
+
+        An id returned once is never returned again by any later call (dedup across restarts and,
+        for Redis, across processes)."""
+        ...
+
+    # -- buckets -------------------------------------------------------------------------------
+    def add_to_buckets(self, deltas: Iterable[BucketDelta]) -> None:
+        """Add each delta to its (brand, start) bucket, creating it when absent. Atomic per call."""
+        ...
+
+    def buckets(self, brand: str, start: datetime, end: datetime) -> list[Bucket]:
+        """Buckets of ``brand`` with ``start <= bucket.start < end``, in time order. Buckets that
+        never received a mention are absent (callers treat them as zero)."""
+        ...
+
+    def brands(self) -> list[str]:
+        """Every brand that has at least one bucket or saved detector state, sorted."""
+        ...
+
+    def prune_buckets(self, before: datetime) -> int:
+        """Delete buckets (and exemplars) that start before ``before``; return how many buckets."""
+        ...
+
+    # -- detector state ------------------------------------------------------------------------
+    def load_state(self, name: str) -> dict[str, Any] | None:
+        """The JSON-compatible state saved under ``name`` (``None`` when never saved)."""
+        ...
+
+    def save_state(self, name: str, state: Mapping[str, Any]) -> None:
+        """Replace the state saved under ``name``."""
+        ...
+
+    # -- exemplars -----------------------------------------------------------------------------
+    def add_exemplars(self, exemplars: Iterable[Exemplar], per_brand_limit: int) -> None:
+        """Keep example mentions; for each brand at most ``per_brand_limit`` per hour of
+        ``published_at`` are kept, preferring the most negative."""
+        ...
+
+    def exemplars(self, brand: str, start: datetime, end: datetime, limit: int) -> list[Exemplar]:
+        """The most negative exemplars of ``brand`` published in ``[start, end)``, most negative
+        first (ties: most recent first)."""
+        ...
+
+    # -- incidents -----------------------------------------------------------------------------
+    def open_incident(self, brand: str) -> Incident | None:
+        """The unresolved incident of ``brand``, if any (there is at most one per brand)."""
+        ...
+
+    def save_incident(self, incident: Incident) -> None:
+        """Insert or replace the incident with this id."""
+        ...
+
+    def incidents(self, *, open_only: bool = False, limit: int = 100) -> list[Incident]:
+        """Incidents, most recently opened first."""
+        ...
+
+    def incident(self, incident_id: str) -> Incident | None:
+        ...
+
+    # -- outbox --------------------------------------------------------------------------------
+    def outbox_enqueue(self, items: Iterable[OutboxItem]) -> int:
+        """Add items whose key is new; return how many were added."""
+        ...
+
+    def outbox_due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        """Undelivered items with ``next_attempt_at <= now`` that are first in line for their
+        (incident, receiver), oldest first."""
+        ...
+
+    def outbox_delivered(self, key: str, at: datetime) -> None:
+        ...
+
+    def outbox_failed(self, key: str, next_attempt_at: datetime, error: str) -> None:
+        """Count one more failed attempt and schedule the next one."""
+        ...
+
+    def outbox_pending(self) -> list[OutboxItem]:
+        """Every undelivered item, oldest first (for metrics and shutdown)."""
+        ...
+
+    def get_ref(self, name: str) -> str | None:
+        """A small named reference, e.g. the Slack message timestamp of an incident's thread."""
+        ...
+
+    def set_ref(self, name: str, value: str) -> None:
+        ...
+
+    # -- collectors ----------------------------------------------------------------------------
+    def get_cursor(self, source: str) -> dict[str, Any] | None:
+        """The incremental cursor of a source (since id, newest time, ETag, ...)."""
+        ...
+
+    def set_cursor(self, source: str, cursor: Mapping[str, Any]) -> None:
+        ...
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def ping(self) -> None:
+        """Raise :class:`StoreError` when the store is unreachable."""
+        ...
+
+    def close(self) -> None:
+        ...
