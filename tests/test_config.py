@@ -1,0 +1,175 @@
+"""alerts.yaml parsing: the shipped file is valid; every broken file names file, line and key."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from service.config import load_config, parse_config
+from service.domain import Severity, SourceKind
+from service.yamlread import ConfigErrors, Secret, parse_duration
+
+ROOT = Path(__file__).resolve().parents[1]
+
+MINIMAL = """\
+version: 1
+brands:
+  peugeot:
+    query: peugeot
+teams:
+  desk:
+    slack_channel: "#desk"
+route:
+  team: desk
+"""
+
+
+def errors_of(text: str) -> list[str]:
+    with pytest.raises(ConfigErrors) as caught:
+        parse_config(text, "alerts.yaml")
+    return [str(e) for e in caught.value.errors]
+
+
+def test_shipped_alerts_yaml_is_valid() -> None:
+    config = load_config(ROOT / "alerts.yaml")
+    assert {"peugeot", "citroen", "renault", "toyota", "volkswagen"} <= set(config.brands)
+    assert config.brands["peugeot"].own and not config.brands["toyota"].own
+    assert config.brands["peugeot"].detection.sensitivity == "more"
+    assert config.brands["volkswagen"].detection.min_volume == 25
+    assert all(source.kind in SourceKind for source in config.sources.values())
+    assert config.sources["gnews-peugeot-fr"].options["url"].startswith("https://news.google.com/rss/")
+
+
+def test_minimal_config_gets_defaults() -> None:
+    config = parse_config(MINIMAL)
+    assert config.detection.bucket == timedelta(minutes=5)
+    assert config.route.team == "desk"
+    assert config.brand("unknown-brand").detection == config.detection
+    assert config.brand("unknown-brand").query is None
+
+
+@pytest.mark.parametrize(("snippet", "expected"), [
+    ("detection:\n  bucket: 5 minutes\n",
+     "alerts.yaml:11: detection.bucket: expected a duration such as 5m, 2h or 7d, got '5 minutes'"),
+    ("detection:\n  windw: 30m\n", "alerts.yaml:11: detection.windw: unknown key 'windw'"),
+    ("detection:\n  window: 7m\n", "alerts.yaml:11: detection.window: window must be a whole number of buckets"),
+    ("detection:\n  sensitivity: paranoid\n",
+     "alerts.yaml:11: detection.sensitivity: expected one of fewer, balanced, more, got 'paranoid'"),
+    ("detection:\n  min_volume: -3\n", "alerts.yaml:11: detection.min_volume: must be at least 1, got -3"),
+    ("detection:\n  volume_threshold: yes\n",
+     "alerts.yaml:11: detection.volume_threshold: expected a number, got a boolean"),
+    ("colour: blue\n", "alerts.yaml:10: colour: unknown key 'colour'"),
+])
+def test_exact_error_messages(snippet: str, expected: str) -> None:
+    assert errors_of(MINIMAL + snippet) == [expected]
+
+
+def test_undefined_references_are_named() -> None:
+    text = """\
+version: 1
+brands:
+  peugeot:
+    query: peugeot
+    team: nobody
+teams:
+  desk: {}
+sources:
+  feed:
+    type: rss
+    url: https://example.org/feed.xml
+    brands: [fiat]
+route:
+  team: ghost
+  routes:
+    - match: {brand: [opel]}
+      team: desk
+"""
+    assert errors_of(text) == [
+        'alerts.yaml:5: brands.peugeot.team: undefined team "nobody" used in brand',
+        'alerts.yaml:12: sources.feed.brands: undefined brand "fiat" used in source',
+        'alerts.yaml:14: route.team: undefined team "ghost" used in route',
+        'alerts.yaml:16: route.routes[0].match.brand: undefined brand "opel" used in route',
+    ]
+
+
+def test_bad_query_points_at_the_column() -> None:
+    assert errors_of(MINIMAL.replace("query: peugeot", "query: (peugeot OR")) == [
+        "alerts.yaml:4: brands.peugeot.query: dangling OR at column 10"]
+
+
+def test_yaml_syntax_error_has_a_line() -> None:
+    [message] = errors_of("brands:\n  peugeot: [unclosed\n")
+    assert message.startswith("alerts.yaml:3: invalid YAML")
+
+
+def test_duplicate_keys_are_refused() -> None:
+    assert errors_of(MINIMAL + "route:\n  team: desk\n") == ["alerts.yaml:10: duplicate key 'route'"]
+
+
+def test_missing_route_and_query() -> None:
+    assert errors_of("brands:\n  peugeot:\n    team: x\n") == [
+        "alerts.yaml:1: route: missing required key 'team'",
+        "alerts.yaml:3: brands.peugeot: missing required key 'query'",
+        'alerts.yaml:3: brands.peugeot.team: undefined team "x" used in brand',
+    ]
+
+
+def test_source_options_are_checked_by_type() -> None:
+    text = MINIMAL + "sources:\n  feed:\n    type: carrier-pigeon\n"
+    [message] = errors_of(text)
+    assert message.startswith('alerts.yaml:12: sources.feed.type: unknown source type "carrier-pigeon"')
+
+
+def test_secrets_come_from_the_environment_and_never_print(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MY_SLACK_TOKEN", "xoxb-very-secret")
+    config = parse_config(MINIMAL + "slack:\n  bot_token: ${MY_SLACK_TOKEN}\n")
+    assert isinstance(config.slack.bot_token, Secret)
+    assert config.slack.bot_token.reveal() == "xoxb-very-secret"
+    assert "xoxb-very-secret" not in repr(config) and "xoxb-very-secret" not in str(config.slack)
+
+
+def test_missing_required_environment_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NOT_SET_ANYWHERE", raising=False)
+    assert errors_of(MINIMAL + "slack:\n  bot_token: ${NOT_SET_ANYWHERE}\n") == [
+        "alerts.yaml:11: slack.bot_token: environment variable NOT_SET_ANYWHERE is not set "
+        "(write ${NOT_SET_ANYWHERE:-} to make it optional)"]
+    config = parse_config(MINIMAL + "slack:\n  bot_token: ${NOT_SET_ANYWHERE:-}\n")
+    assert config.slack.bot_token is None
+
+
+def test_store_override_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRISISWATCH_STORE", "redis://127.0.0.1:6379/3")
+    assert parse_config(MINIMAL + "store: sqlite:///x.db\n").store == "redis://127.0.0.1:6379/3"
+
+
+def test_brand_overrides_keep_explicit_defaults() -> None:
+    config = parse_config(MINIMAL.replace("query: peugeot", "query: peugeot\n    detection: {sensitivity: more}")
+                          + "detection:\n  min_volume: 40\n")
+    brand = config.brands["peugeot"].detection
+    assert brand.sensitivity == "more"
+    assert brand.min_volume == 40  # explicit default wins over the preset
+    assert brand.volume_threshold == 0.97  # preset value
+
+
+def test_route_tree_parsed() -> None:
+    config = parse_config(MINIMAL.replace(
+        "route:\n  team: desk\n",
+        "route:\n  team: desk\n  routes:\n    - match: {severity: critical}\n"
+        "      min_severity: warning\n      continue: true\n"))
+    [child] = config.route.routes
+    assert child.match == {"severity": ("critical",)}
+    assert child.continue_ and child.team == "desk" and child.min_severity is Severity.WARNING
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("5m", 300), ("1h30m", 5400), ("2d", 172800),
+                                               ("1w", 604800), ("250ms", 0.25)])
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text).total_seconds() == seconds
+
+
+@pytest.mark.parametrize("text", ["", "5", "m5", "5 m", "5mm", "-5m", "five minutes"])
+def test_bad_durations(text: str) -> None:
+    with pytest.raises(ValueError, match="expected a duration"):
+        parse_duration(text)
