@@ -1,0 +1,144 @@
+"""Reading mention records (JSON Lines, DESIGN.md "Mention record"); ``.gz`` files are decompressed.
+
+A malformed line is reported with its line number and skipped; it never stops a replay.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from service.domain import Mention, SourceKind
+
+MAX_TEXT = 100_000
+_STRING_FIELDS = ("source", "brand", "lang", "author", "url", "title")
+_KNOWN = {"id", "published_at", "text", "kind", "reach", "engagement", *_STRING_FIELDS}
+
+
+class RecordError(ValueError):
+    """One record does not follow the mention contract; the message says which field and why."""
+
+
+@dataclass
+class ReadReport:
+    """What reading one input produced besides mentions: counts and the skipped lines."""
+
+    name: str
+    read: int = 0
+    skipped: int = 0
+    errors: list[str] = field(default_factory=list)
+    max_errors_kept: int = 50
+
+    def skip(self, line: int, reason: str) -> None:
+        self.skipped += 1
+        if len(self.errors) < self.max_errors_kept:
+            self.errors.append(f"{self.name}:{line}: {reason}")
+
+
+def parse_time(value: Any, field_name: str = "published_at") -> datetime:
+    """An ISO 8601 time *with* an offset (``Z`` accepted), converted to UTC."""
+    if not isinstance(value, str):
+        raise RecordError(f"{field_name}: expected an ISO 8601 string, got {type(value).__name__}")
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise RecordError(f"{field_name}: not an ISO 8601 time: {value[:40]!r}") from None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise RecordError(f"{field_name}: {value[:40]!r} has no UTC offset (add Z or +01:00)")
+    return parsed.astimezone(UTC)
+
+
+def _clean(text: str) -> str:
+    """Drop NUL and other C0 control characters except tab and newline; cap the length."""
+    if len(text) > MAX_TEXT:
+        text = text[:MAX_TEXT]
+    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
+        text = "".join(ch for ch in text if ord(ch) >= 32 or ch in "\t\n\r")
+    return text
+
+
+def _number(record: Mapping[str, Any], name: str) -> float | None:
+    value = record.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise RecordError(f"{name}: expected a number >= 0, got {value!r}")
+    return float(value)
+
+
+def mention_from_record(record: Any) -> Mention:
+    """Validate one decoded JSON value against the mention contract."""
+    if not isinstance(record, dict):
+        raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+    mention_id = record.get("id")
+    if isinstance(mention_id, int) and not isinstance(mention_id, bool):
+        mention_id = str(mention_id)
+    if not isinstance(mention_id, str) or not mention_id.strip():
+        raise RecordError("id: required non-empty string")
+    text = record.get("text")
+    if not isinstance(text, str):
+        raise RecordError("text: required string")
+    if "published_at" not in record:
+        raise RecordError("published_at: required")
+    published_at = parse_time(record["published_at"])
+    strings: dict[str, str | None] = {}
+    for name in _STRING_FIELDS:
+        value = record.get(name)
+        if value is not None and not isinstance(value, str):
+            raise RecordError(f"{name}: expected a string, got {type(value).__name__}")
+        strings[name] = _clean(value).strip() or None if value is not None else None
+    kind_value = record.get("kind")
+    try:
+        kind = SourceKind(kind_value) if kind_value is not None else None
+    except ValueError:
+        allowed = ", ".join(k.value for k in SourceKind)
+        raise RecordError(f"kind: {kind_value!r} is not one of {allowed}") from None
+    lang = strings["lang"].lower() if strings["lang"] else None
+    return Mention(id=mention_id.strip()[:512], published_at=published_at, text=_clean(text), kind=kind,
+                   source=strings["source"], brand=strings["brand"].lower() if strings["brand"] else None,
+                   lang=lang, author=strings["author"], url=strings["url"], title=strings["title"],
+                   reach=_number(record, "reach"), engagement=_number(record, "engagement"))
+
+
+def read_lines(stream: IO[str], report: ReadReport) -> Iterator[Mention]:
+    """Yield the valid mentions of a JSON Lines text stream, recording skipped lines in ``report``."""
+    for number, line in enumerate(stream, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            mention = mention_from_record(record)
+        except json.JSONDecodeError as exc:
+            report.skip(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+            continue
+        except RecordError as exc:
+            report.skip(number, str(exc))
+            continue
+        report.read += 1
+        yield mention
+
+
+def read_mentions(path: str | Path, report: ReadReport | None = None) -> Iterator[Mention]:
+    """Yield the mentions of a ``.jsonl`` / ``.jsonl.gz`` file (``-`` is standard input)."""
+    name = str(path)
+    report = report if report is not None else ReadReport(name)
+    if name == "-":
+        yield from read_lines(sys.stdin, report)
+        return
+    raw: IO[bytes] = gzip.open(name, "rb") if name.endswith(".gz") else open(name, "rb")  # noqa: SIM115
+    with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as text:
+        try:
+            yield from read_lines(text, report)
+        except (OSError, EOFError, gzip.BadGzipFile) as exc:
+            report.skip(0, f"file truncated or corrupt: {exc}")
