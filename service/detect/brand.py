@@ -1,0 +1,152 @@
+"""The per-brand detector: one step per closed bucket, from bucket counts to a :class:`Signal`.
+
+It combines the streaming volume detector (seasonal baseline, count-aware score), a window-level
+negative-binomial test of volume against the sum of the seasonal expectations, a two-proportion
+test of negative share against a protected baseline, and crisis resemblance. Baselines learn only
+from buckets that are not anomalous, so a crisis never becomes the new normal.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from service.detect.volume import VolumeDetector, VolumeParams
+
+from service.config import DetectionConfig
+from service.detect.resemblance import Archetype, clip01, resemble
+from service.detect.window import WindowStats, negbin_upper_tail, two_proportion_z
+from service.domain import Severity, Signal, SourceKind, frozen_map
+
+STATE_VERSION = 1
+HARMLESS_CUES = ("launch", "campaign", "event")
+NEGATIVE_HALF_LIFE = timedelta(days=7)
+DISPERSION = 8.0
+"""Negative-binomial size of the window volume test: mention counts are overdispersed (news cycles,
+retweet cascades), so the window must beat the seasonal expectation by more than Poisson noise."""
+PRIOR_NEGATIVE_SHARE = 0.2
+PRIOR_WEIGHT = 50.0
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Step:
+    """The inputs of one step: the bucket that just closed and the window it ends."""
+
+    bucket_start: datetime
+    count: int
+    negative: int
+    window_start: datetime
+    window: WindowStats
+
+
+def volume_params(settings: DetectionConfig) -> VolumeParams:
+    return VolumeParams(bucket=settings.bucket, grace=settings.grace)
+
+
+class BrandDetector:
+    """Detection state and logic for one brand (serialisable with :meth:`to_state`)."""
+
+    def __init__(self, brand: str, settings: DetectionConfig, archetypes: tuple[Archetype, ...],
+                 state: dict[str, Any] | None = None) -> None:
+        self.brand, self.settings, self.archetypes = brand, settings, archetypes
+        self.window_buckets = max(1, int(settings.window / settings.bucket))
+        params = volume_params(settings)
+        state = state if state and state.get("version") == STATE_VERSION else None
+        if state is None:
+            self.volume = VolumeDetector(params)
+            self.neg_base, self.total_base = PRIOR_NEGATIVE_SHARE * PRIOR_WEIGHT, PRIOR_WEIGHT
+            self.expected: deque[float] = deque(maxlen=self.window_buckets)
+            self.anomalous_run = 0
+            self.steps = 0
+        else:
+            self.volume = VolumeDetector.from_state(params, state["volume"])
+            self.neg_base, self.total_base = state["neg_base"], state["total_base"]
+            self.expected = deque(state["expected"], maxlen=self.window_buckets)
+            self.anomalous_run = state["anomalous_run"]
+            self.steps = state["steps"]
+        self._decay = 0.5 ** (settings.bucket / NEGATIVE_HALF_LIFE)
+
+    def to_state(self) -> dict[str, Any]:
+        return {"version": STATE_VERSION, "volume": self.volume.to_state(), "neg_base": self.neg_base,
+                "total_base": self.total_base, "expected": list(self.expected),
+                "anomalous_run": self.anomalous_run, "steps": self.steps}
+
+    @property
+    def in_grace(self) -> bool:
+        return self.steps * self.settings.bucket < self.settings.grace
+
+    def step(self, step: Step) -> Signal:
+        """Score the bucket that just closed, then learn from it unless it is anomalous."""
+        settings, window = self.settings, step.window
+        bucket_score = self.volume.score_one(step.bucket_start, step.count)
+        self.expected.append(max(self.volume.expected(step.bucket_start), 0.0))
+        expected = sum(self.expected) * self.window_buckets / len(self.expected)
+        tail = negbin_upper_tail(window.count, expected, DISPERSION)
+        surprise = max(bucket_score, 1.0 - tail)
+        z = two_proportion_z(window.negative, window.count, self.neg_base, self.total_base)
+        base_share = self.neg_base / self.total_base
+        enough = window.count >= settings.min_volume and not self.in_grace
+        volume_anomaly = enough and surprise >= settings.volume_threshold
+        negative_turn = enough and z >= settings.negativity_z
+        regulator = window.kinds.get(SourceKind.REGULATOR.value, 0) > 0 and not self.in_grace
+        anomalous = volume_anomaly or (negative_turn and surprise >= 0.9) or (regulator and negative_turn)
+        self.anomalous_run = self.anomalous_run + 1 if anomalous else 0
+        self.steps += 1
+        if not anomalous:
+            self.volume.learn_one(step.bucket_start, step.count)
+            self._learn_negativity(step.negative, step.count)
+        signal = dict(brand=self.brand, at=step.bucket_start + settings.bucket, window_start=step.window_start,
+                      volume=window.count, expected_volume=expected, volume_surprise=surprise,
+                      negative_share=window.negative_share, baseline_negative_share=base_share, negativity_shift=z,
+                      crisis_share=frozen_map({k: window.share(window.crisis, k) for k in window.crisis}),
+                      kinds=window.kinds)
+        if not anomalous:
+            return Signal(**signal)
+        features = self.features(window, expected, z, base_share, regulator)
+        found = resemble(features, self.archetypes)
+        severity = self.severity(found.resemblance, volume_anomaly, regulator)
+        facts = [f"{window.count} mentions in {_minutes(settings.window)} vs {expected:.0f} expected",
+                 f"negative share {window.negative_share:.0%} vs {base_share:.0%} usual"]
+        return Signal(**signal, severity=severity, crisis_type=found.crisis_type, resemblance=found.resemblance,
+                      explanation=(*found.explanation, *facts))
+
+    def _learn_negativity(self, negative: int, count: int) -> None:
+        self.neg_base = self.neg_base * self._decay + negative
+        self.total_base = self.total_base * self._decay + count
+        if self.total_base < PRIOR_WEIGHT / 10:  # keep the prior alive for brands that go silent
+            self.neg_base += PRIOR_NEGATIVE_SHARE
+            self.total_base += 1.0
+
+    def severity(self, resemblance: float, volume_anomaly: bool, regulator: bool) -> Severity:
+        settings = self.settings
+        if resemblance >= settings.critical_resemblance and (volume_anomaly or regulator):
+            return Severity.CRITICAL
+        if resemblance >= settings.warning_resemblance or regulator:
+            return Severity.WARNING
+        return Severity.INFO
+
+    def features(self, window: WindowStats, expected: float, z: float, base_share: float,
+                 regulator: bool) -> dict[str, float]:
+        """Window features in [0, 1], the vocabulary of ``models/archetypes.yaml``."""
+        shift = window.negative_share - base_share
+        features = {
+            "negativity": clip01(shift / 0.35) if z >= 1.0 else 0.0,
+            "negative": clip01(window.negative_share / 0.6),
+            "positive": clip01(window.positive_share / 0.6),
+            "press": clip01(window.share(window.kinds, SourceKind.NEWS.value) / 0.25),
+            "regulator": 1.0 if regulator else 0.0,
+            "spread": clip01((len(window.kinds) - 1) / 3 * 0.7 + (len(window.langs) - 1) * 0.3),
+            "persistence": clip01(self.anomalous_run * self.settings.bucket / timedelta(hours=6)),
+            "surge": clip01(math.log(max(window.count, 1) / max(expected, 1.0)) / math.log(20)),
+        }
+        for category, hits in window.crisis.items():
+            features[category] = clip01(hits / window.count / 0.25) if window.count else 0.0
+        return features
+
+
+def _minutes(duration: timedelta) -> str:
+    minutes = int(duration.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 120 else f"{minutes // 60} h"

@@ -1,0 +1,101 @@
+"""Pure window math over a brand's buckets: sums, shares, the negative-binomial volume tail and
+the two-proportion test of negative share.
+
+>>> from datetime import datetime, UTC
+>>> w = aggregate([Bucket(brand="b", start=datetime(2010, 1, 1, tzinfo=UTC), count=10, negative=4)])
+>>> w.count, w.negative_share
+(10, 0.4)
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from scipy.special import betainc
+
+from service.domain import Bucket, frozen_map
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class WindowStats:
+    """Sums of a brand's buckets over one evaluation window."""
+
+    count: int = 0
+    negative: int = 0
+    positive: int = 0
+    duplicates: int = 0
+    reach: float = 0.0
+    crisis: Mapping[str, int] = field(default_factory=frozen_map)
+    kinds: Mapping[str, int] = field(default_factory=frozen_map)
+    sources: Mapping[str, int] = field(default_factory=frozen_map)
+    langs: Mapping[str, int] = field(default_factory=frozen_map)
+
+    @property
+    def negative_share(self) -> float:
+        return self.negative / self.count if self.count else 0.0
+
+    @property
+    def positive_share(self) -> float:
+        return self.positive / self.count if self.count else 0.0
+
+    def share(self, counts: Mapping[str, int], key: str) -> float:
+        return counts.get(key, 0) / self.count if self.count else 0.0
+
+
+def aggregate(buckets: Iterable[Bucket]) -> WindowStats:
+    count = negative = positive = duplicates = 0
+    reach = 0.0
+    crisis: Counter[str] = Counter()
+    kinds: Counter[str] = Counter()
+    sources: Counter[str] = Counter()
+    langs: Counter[str] = Counter()
+    for bucket in buckets:
+        count += bucket.count
+        negative += bucket.negative
+        positive += bucket.positive
+        duplicates += bucket.duplicates
+        reach += bucket.reach
+        crisis.update(bucket.crisis)
+        kinds.update(bucket.kinds)
+        sources.update(bucket.sources)
+        langs.update(bucket.langs)
+    return WindowStats(count=count, negative=negative, positive=positive, duplicates=duplicates, reach=reach,
+                       crisis=frozen_map(crisis), kinds=frozen_map(kinds), sources=frozen_map(sources),
+                       langs=frozen_map(langs))
+
+
+def negbin_upper_tail(observed: int, mean: float, dispersion: float) -> float:
+    """P(X >= observed) for a negative binomial with this mean and size ``dispersion``
+    (variance = mean + mean**2 / dispersion). Low counts are never surprising on their own:
+    the caller adds a minimum-volume guard.
+
+    >>> round(negbin_upper_tail(0, 3.0, 10.0), 6)
+    1.0
+    >>> negbin_upper_tail(60, 10.0, 10.0) < 1e-6
+    True
+    """
+    if observed <= 0:
+        return 1.0
+    mean = max(mean, 1e-9)
+    p = dispersion / (dispersion + mean)
+    # P(X >= k) = I_{1-p}(k, r) for X ~ NB(r, p) counting failures before the r-th success.
+    return float(betainc(observed, dispersion, 1.0 - p))
+
+
+def two_proportion_z(successes: int, total: int, base_successes: float, base_total: float) -> float:
+    """z statistic of the window's share against the baseline share (pooled), 0 when undefined.
+
+    >>> round(two_proportion_z(40, 100, 200, 1000), 2)
+    4.74
+    """
+    if total <= 0 or base_total <= 0:
+        return 0.0
+    p1, p0 = successes / total, base_successes / base_total
+    pooled = (successes + base_successes) / (total + base_total)
+    variance = pooled * (1 - pooled) * (1 / total + 1 / base_total)
+    if variance <= 0:
+        return 0.0
+    return (p1 - p0) / math.sqrt(variance)
