@@ -1,0 +1,60 @@
+"""Incident lifecycle: open, escalate, update, resolve with hysteresis (pure function)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from service.domain import AlertState, Severity, Signal
+from service.incidents import advance
+
+T0 = datetime(2010, 1, 21, 12, 0, tzinfo=UTC)
+KEEP = timedelta(hours=3)
+
+
+def signal(minutes: int, severity: Severity | None, volume: int = 100, crisis_type: str = "product_recall") -> Signal:
+    return Signal(brand="toyota", at=T0 + timedelta(minutes=minutes), window_start=T0, volume=volume,
+                  expected_volume=10.0, volume_surprise=0.999, negative_share=0.7, baseline_negative_share=0.2,
+                  negativity_shift=8.0, severity=severity, crisis_type=crisis_type, resemblance=0.8)
+
+
+def test_quiet_signal_opens_nothing() -> None:
+    assert advance(None, signal(0, None), KEEP) is None
+
+
+def test_full_lifecycle() -> None:
+    opened = advance(None, signal(0, Severity.WARNING), KEEP)
+    assert opened is not None and opened.state is AlertState.FIRING
+    incident = opened.incident
+    assert incident.id == "toyota-20100121T1200Z" and incident.events == 1
+
+    same = advance(incident, signal(5, Severity.WARNING, volume=120), KEEP)
+    assert same is not None and same.state is None  # silent: figures updated, nobody paged
+    incident = same.incident
+    assert incident.last_anomalous_at == T0 + timedelta(minutes=5)
+
+    escalated = advance(incident, signal(10, Severity.CRITICAL, volume=150), KEEP)
+    assert escalated is not None and escalated.state is AlertState.ESCALATED
+    incident = escalated.incident
+    assert incident.severity is Severity.CRITICAL and incident.events == 2
+
+    grown = advance(incident, signal(15, Severity.WARNING, volume=400), KEEP)
+    assert grown is not None and grown.state is AlertState.UPDATED
+    incident = grown.incident
+    assert incident.severity is Severity.CRITICAL  # never de-escalates while open
+    assert incident.peak_volume == 400 and incident.events == 3
+
+    calm = advance(incident, signal(60, None), KEEP)
+    assert calm is None  # within keep_firing_for: no flapping
+    resolved = advance(incident, signal(15 + 180, None, volume=12), KEEP)
+    assert resolved is not None and resolved.state is AlertState.RESOLVED
+    assert resolved.incident.resolved_at == T0 + timedelta(minutes=195) and not resolved.incident.is_open
+
+    reopened = advance(resolved.incident, signal(400, Severity.WARNING), KEEP)
+    assert reopened is not None and reopened.state is AlertState.FIRING
+    assert reopened.incident.id != incident.id
+
+
+def test_crisis_type_change_is_an_update() -> None:
+    incident = advance(None, signal(0, Severity.WARNING, crisis_type="negative_buzz"), KEEP).incident
+    changed = advance(incident, signal(5, Severity.WARNING, volume=110, crisis_type="product_recall"), KEEP)
+    assert changed.state is AlertState.UPDATED and changed.incident.crisis_type == "product_recall"
