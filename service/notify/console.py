@@ -1,0 +1,29 @@
+"""The console notifier: one readable line per alert event on a text stream (the service log)."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from service.domain import Alert
+from service.notify.base import Target
+
+ICONS = {"critical": "!!", "warning": "! ", "info": "i "}
+
+
+def format_alert(alert: Alert) -> str:
+    """One line: time, severity, state, brand, type and resemblance, then the summary."""
+    return (f"{alert.at:%Y-%m-%d %H:%M}Z {ICONS.get(alert.severity, '  ')} {alert.severity:<8} {alert.state:<9} "
+            f"{alert.brand:<12} {alert.crisis_type} ({alert.resemblance:.0%}) {alert.summary}")
+
+
+class ConsoleNotifier:
+    name = "console"
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream
+
+    def send(self, alert: Alert, target: Target, thread_ref: str | None) -> str | None:
+        stream = self.stream or sys.stderr
+        print(f"[alert -> {target.receiver}] {format_alert(alert)}", file=stream, flush=True)
+        return None
