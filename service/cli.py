@@ -1,0 +1,105 @@
+"""The ``crisiswatch`` command line: argument parsing and exit statuses only, no logic.
+
+Exit status: 0 success, 1 findings (unmet expectations, failed checks), 2 usage or input errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from service import __version__
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad arguments or input: printed as one line on stderr, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crisiswatch", description="Crisis-detection alerting for brands.")
+    parser.add_argument("--version", action="version", version=f"crisiswatch {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="validate alerts.yaml and show the effective settings")
+    check.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    check.set_defaults(handler=_lazy("service.commands", "cmd_check"))
+
+    run = commands.add_parser("run", help="run the service (collectors, detection, alerts)")
+    run.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    run.set_defaults(handler=_lazy("service.commands", "cmd_run"))
+
+    replay = commands.add_parser("replay", help="replay recorded mentions through the pipeline")
+    replay.add_argument("inputs", nargs="+", metavar="INPUT", help="JSON Lines files (.jsonl, .jsonl.gz, - for stdin)")
+    replay.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    replay.add_argument("--expect", type=Path, help="YAML file of expected and forbidden alerts")
+    replay.add_argument("--json", action="store_true", help="one JSON object per alert event on stdout")
+    replay.add_argument("--slack", action="store_true", help="really send the alerts to Slack")
+    replay.add_argument("--tail", default=None, help="keep ticking this long after the last mention (e.g. 6h)")
+    replay.set_defaults(handler=_lazy("service.commands", "cmd_replay"))
+
+    score = commands.add_parser("score", help="score texts: one per line in, one JSON object per line out")
+    score.add_argument("file", nargs="?", default="-", help="file of texts, one per line (- for stdin)")
+    score.set_defaults(handler=_lazy("service.enrich.negativity", "cli_score"))
+
+    train = commands.add_parser("train", help="rebuild models/negativity.skops from the labelled datasets")
+    train.add_argument("--data", type=Path, default=None, help="datasets folder (default ../shared/datasets)")
+    train.add_argument("--out", type=Path, default=None, help="output model file")
+    train.set_defaults(handler=_lazy("service.enrich.training", "cli_train"))
+
+    bench = commands.add_parser("bench", help="benchmarks (figures printed last, one per line)")
+    benches = bench.add_subparsers(dest="bench", required=True, metavar="BENCH")
+    nab = benches.add_parser("nab", help="volume detector on NAB realTweets, scored with the NAB rules")
+    nab.add_argument("--data", type=Path, required=True, help="folder of NAB series (e.g. ../shared/nab/data)")
+    nab.add_argument("--labels", type=Path, required=True, help="NAB windows JSON")
+    nab.add_argument("--out", type=Path, default=None, help="where to write NAB-format result CSVs")
+    nab.add_argument("--threshold", type=float, default=None, help="fixed detection threshold")
+    nab.set_defaults(handler=_lazy("service.bench.nab", "cli_bench_nab"))
+    model = benches.add_parser("model", help="negativity model against VADER, VADER-FR and a majority baseline")
+    model.add_argument("--data", type=Path, default=None, help="datasets folder (default ../shared/datasets)")
+    model.set_defaults(handler=_lazy("service.bench.model", "cli_bench_model"))
+    return parser
+
+
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """Import a command's module only when it runs (start-up stays fast)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
+
+        return int(getattr(importlib.import_module(module), name)(args))
+
+    return handler
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    for noisy in ("httpx", "httpcore", "apscheduler", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    from service.yamlread import ConfigErrors
+
+    try:
+        return args.handler(args)
+    except ConfigErrors as exc:
+        for error in exc.errors:
+            print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

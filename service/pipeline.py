@@ -1,0 +1,204 @@
+"""The one path from mentions to notifications, used by ``crisiswatch run`` and ``crisiswatch replay``.
+
+``ingest(mentions)``: dedup by id -> enrich -> add to per-brand buckets (event time) -> keep
+exemplars. ``tick()``: for every brand, evaluate each bucket that closed since the last tick
+(``now`` read once from the injected clock), advance incidents, and hand alert events to the
+dispatcher. Thread-safe: collector threads, the ingest API and the scheduler share one pipeline.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from service.clock import Clock, floor_time
+from service.config import Config
+from service.detect.brand import BrandDetector, Step
+from service.detect.resemblance import Archetype
+from service.detect.window import aggregate
+from service.domain import Alert, AlertState, Enriched, Exemplar, Incident, Label, Mention, Signal
+from service.enrich.enricher import Enricher
+from service.incidents import advance
+from service.notify.outbox import Dispatcher
+from service.store.base import BucketDelta, Store
+
+log = logging.getLogger("crisiswatch.pipeline")
+
+EVALUATION_DELAY = timedelta(minutes=1)
+"""A bucket is evaluated this long after it closes, so mentions collected a little late still count."""
+CHECKPOINT_EVERY = timedelta(hours=1)
+EXEMPLARS_PER_HOUR = 20
+EXEMPLAR_MIN_NEGATIVITY = 0.4
+TOP_MENTIONS = 5
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class IngestResult:
+    received: int
+    duplicates: int
+    unattributed: int
+    accepted: int
+
+
+def summarize(signal: Signal | Incident, state: AlertState, brand: str) -> str:
+    volume, expected = signal.volume, signal.expected_volume
+    ratio = f"{volume / expected:.0f}x usual" if expected >= 1 else "far above usual"
+    if state is AlertState.RESOLVED:
+        return f"{brand}: back to normal ({volume} mentions in the last window)"
+    kind = signal.crisis_type.replace("_", " ")
+    return (f"{brand}: {volume} mentions ({ratio}), {signal.negative_share:.0%} negative "
+            f"(usual {signal.baseline_negative_share:.0%}); looks like {kind}, crisis resemblance "
+            f"{signal.resemblance:.0%}")
+
+
+def _delta_key(item: Enriched, bucket: timedelta) -> tuple[str, datetime]:
+    return item.brand, floor_time(item.mention.published_at, bucket)
+
+
+class Pipeline:
+    def __init__(self, *, config: Config, store: Store, enricher: Enricher, clock: Clock,
+                 archetypes: tuple[Archetype, ...], dispatcher: Dispatcher | None = None) -> None:
+        self.config, self.store, self.enricher, self.clock = config, store, enricher, clock
+        self.archetypes, self.dispatcher = archetypes, dispatcher
+        self.lock = threading.RLock()
+        self.detectors: dict[str, BrandDetector] = {}
+        self.next_bucket: dict[str, datetime] = {}
+        self.last_checkpoint: datetime | None = None
+
+    # -- ingest --------------------------------------------------------------------------------
+    def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
+        unique = list({m.id: m for m in mentions}.values())
+        with self.lock:
+            new_ids = self.store.mark_seen([m.id for m in unique], self.clock.now())
+            fresh = [m for m in unique if m.id in new_ids]
+            result = self.enricher.enrich(fresh)
+            self.store.add_to_buckets(self._deltas(result.enriched))
+            self.store.add_exemplars(
+                (self._exemplar(e) for e in result.enriched if e.negativity >= EXEMPLAR_MIN_NEGATIVITY),
+                EXEMPLARS_PER_HOUR)
+            for item in result.enriched:
+                if item.brand not in self.next_bucket:
+                    self._start(item.brand, item.mention.published_at)
+        return IngestResult(received=len(mentions), duplicates=len(mentions) - len(fresh),
+                            unattributed=result.unattributed, accepted=len(fresh) - result.unattributed)
+
+    def _deltas(self, enriched: Iterable[Enriched]) -> list[BucketDelta]:
+        merged: dict[tuple[str, datetime], dict] = defaultdict(
+            lambda: {"count": 0, "negative": 0, "positive": 0, "duplicates": 0, "reach": 0.0,
+                     "crisis": defaultdict(int), "kinds": defaultdict(int), "sources": defaultdict(int),
+                     "langs": defaultdict(int)})
+        for item in enriched:
+            mention = item.mention
+            delta = merged[_delta_key(item, self.config.brand(item.brand).detection.bucket)]
+            if mention.duplicate_of:
+                delta["duplicates"] += 1
+                delta["reach"] += mention.reach or 0.0
+                continue
+            delta["count"] += 1
+            delta["negative"] += item.label is Label.NEGATIVE
+            delta["positive"] += item.label is Label.POSITIVE
+            delta["reach"] += mention.reach or 0.0
+            for category in item.crisis:
+                delta["crisis"][category] += 1
+            delta["kinds"][str(mention.kind or "unknown")] += 1
+            delta["sources"][mention.source or "unknown"] += 1
+            delta["langs"][item.lang] += 1
+        return [BucketDelta(brand=brand, start=start, **values) for (brand, start), values in merged.items()]
+
+    @staticmethod
+    def _exemplar(item: Enriched) -> Exemplar:
+        m = item.mention
+        return Exemplar(brand=item.brand, mention_id=m.id, published_at=m.published_at, text=m.text,
+                        negativity=item.negativity, kind=str(m.kind) if m.kind else None, source=m.source,
+                        url=m.url, author=m.author, reach=m.reach)
+
+    # -- detection -----------------------------------------------------------------------------
+    def _start(self, brand: str, at: datetime) -> None:
+        detector = self._detector(brand)
+        state = self.store.load_state(f"cursor:{brand}")
+        if state and "next_bucket" in state:
+            self.next_bucket[brand] = datetime.fromisoformat(state["next_bucket"])
+        else:
+            self.next_bucket[brand] = floor_time(at, detector.settings.bucket)
+
+    def _detector(self, brand: str) -> BrandDetector:
+        detector = self.detectors.get(brand)
+        if detector is None:
+            settings = self.config.brand(brand).detection
+            detector = BrandDetector(brand, settings, self.archetypes, self.store.load_state(f"detector:{brand}"))
+            self.detectors[brand] = detector
+        return detector
+
+    def tick(self) -> list[Alert]:
+        """Evaluate every closed bucket of every brand; dispatch and return the alert events."""
+        now = self.clock.now()
+        alerts: list[Alert] = []
+        with self.lock:
+            for brand in self.config.brands:
+                if brand not in self.next_bucket:
+                    self._start(brand, now)
+            for brand in sorted(self.next_bucket):
+                alerts.extend(self._evaluate(brand, now))
+            if self.last_checkpoint is None or now - self.last_checkpoint >= CHECKPOINT_EVERY:
+                self.checkpoint(now)
+        if self.dispatcher is not None:
+            if alerts:
+                self.dispatcher.dispatch(alerts, now)
+            self.dispatcher.deliver_due(now)
+        return alerts
+
+    def _evaluate(self, brand: str, now: datetime) -> list[Alert]:
+        detector = self._detector(brand)
+        settings = detector.settings
+        alerts = []
+        start = self.next_bucket[brand]
+        while start + settings.bucket + EVALUATION_DELAY <= now:
+            end = start + settings.bucket
+            window_start = end - settings.window
+            buckets = self.store.buckets(brand, window_start, end)
+            last = buckets[-1] if buckets and buckets[-1].start == start else None
+            signal = detector.step(Step(bucket_start=start, count=last.count if last else 0,
+                                        negative=last.negative if last else 0, window_start=window_start,
+                                        window=aggregate(buckets)))
+            alert = self._incident(signal, settings.keep_firing_for)
+            if alert is not None:
+                alerts.append(alert)
+            start = end
+        self.next_bucket[brand] = start
+        return alerts
+
+    def _incident(self, signal: Signal, keep_firing_for: timedelta) -> Alert | None:
+        current = self.store.open_incident(signal.brand)
+        transition = advance(current, signal, keep_firing_for)
+        if transition is None:
+            return None
+        incident = transition.incident
+        self.store.save_incident(incident)
+        if transition.state is None:
+            return None
+        top = tuple(self.store.exemplars(signal.brand, incident.opened_at - signal_span(signal), signal.at,
+                                         TOP_MENTIONS)) if transition.state is not AlertState.RESOLVED else ()
+        return Alert(at=signal.at, brand=signal.brand, incident_id=incident.id, state=transition.state,
+                     severity=incident.severity, crisis_type=incident.crisis_type,
+                     resemblance=incident.resemblance, volume=signal.volume, negative_share=signal.negative_share,
+                     summary=summarize(incident, transition.state, signal.brand),
+                     expected_volume=signal.expected_volume, baseline_negative_share=signal.baseline_negative_share,
+                     explanation=incident.explanation, top_mentions=top, opened_at=incident.opened_at,
+                     sequence=incident.events)
+
+    def checkpoint(self, now: datetime) -> None:
+        """Persist detector states and evaluation cursors (also done at shutdown)."""
+        with self.lock:
+            for brand, detector in self.detectors.items():
+                self.store.save_state(f"detector:{brand}", detector.to_state())
+            for brand, start in self.next_bucket.items():
+                self.store.save_state(f"cursor:{brand}", {"next_bucket": start.isoformat()})
+            self.last_checkpoint = now
+
+
+def signal_span(signal: Signal) -> timedelta:
+    return signal.at - signal.window_start
