@@ -1,0 +1,103 @@
+"""Every Redis key name crisiswatch uses, in one place.
+
+Per-brand keys carry the brand as a ``{brand}`` hash tag, and each global structure has its own tag
+(``{incidents}``, ``{outbox}``, one per seen-id shard), so every multi-key operation (Lua script,
+``MULTI``) touches one hash slot and the layout works on Redis Cluster. All names start with a
+configurable prefix (default ``cw:``) so several deployments can share one database.
+
+>>> k = Keys("cw:")
+>>> k.bucket_hour("peugeot", 351120)
+'cw:{peugeot}:b:351120'
+>>> k.outbox_line("inc-1", "brand-team")
+'cw:{outbox}:line:5:inc-1:brand-team'
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+DEFAULT_PREFIX = "cw:"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    prefix: str = DEFAULT_PREFIX
+    seen_shards: int = 64
+
+    # -- mentions ----------------------------------------------------------------------------------
+    def seen_shard(self, mention_id: str) -> str:
+        """Hash of seen ids (field = mention id) holding ``mention_id``; ids spread over shards."""
+        return f"{self.prefix}seen:{{s{zlib.crc32(mention_id.encode()) % self.seen_shards}}}"
+
+    # -- per brand ---------------------------------------------------------------------------------
+    def brands(self) -> str:
+        """Set of brands that ever had buckets or detector state (filtered when listed)."""
+        return f"{self.prefix}brands"
+
+    def bucket_hour(self, brand: str, hour: int) -> str:
+        """String: one brand's buckets of one hour (hours since the epoch), packed JSON (see redis.py)."""
+        return f"{self.prefix}{{{brand}}}:b:{hour}"
+
+    def bucket_days(self, brand: str) -> str:
+        """Sorted set of the days (score = member = days since the epoch) that have buckets."""
+        return f"{self.prefix}{{{brand}}}:days"
+
+    def exemplar_hour(self, brand: str, hour: int) -> str:
+        """Sorted set of one brand-hour's exemplars: score = negativity, member = ``published:id``."""
+        return f"{self.prefix}{{{brand}}}:x:{hour}"
+
+    def exemplar_data(self, brand: str, hour: int) -> str:
+        """Hash of one brand-hour's exemplars: field = mention id, value = exemplar JSON."""
+        return f"{self.prefix}{{{brand}}}:xd:{hour}"
+
+    def exemplar_hours(self, brand: str) -> str:
+        """Sorted set of the hours (score = member = hour number) holding exemplars."""
+        return f"{self.prefix}{{{brand}}}:xh"
+
+    def state(self, name: str, brand: str | None = None) -> str:
+        """String holding a saved state as JSON; a brand's detector state sits in the brand's slot."""
+        if brand is not None:
+            return f"{self.prefix}{{{brand}}}:state:{name}"
+        return f"{self.prefix}state:{name}"
+
+    # -- incidents ---------------------------------------------------------------------------------
+    def incident_data(self) -> str:
+        """Hash: incident id -> incident JSON."""
+        return f"{self.prefix}{{incidents}}:data"
+
+    def incidents_opened(self) -> str:
+        """Sorted set: incident id scored by ``opened_at`` (microseconds)."""
+        return f"{self.prefix}{{incidents}}:opened"
+
+    def incidents_open(self) -> str:
+        """Hash: brand -> id of its open incident."""
+        return f"{self.prefix}{{incidents}}:open"
+
+    # -- outbox ------------------------------------------------------------------------------------
+    def outbox_item(self, key: str) -> str:
+        """Hash of one item: ``d`` JSON record, ``n`` next attempt, ``a`` attempts, ``t`` delivered, ``e`` error."""
+        return f"{self.prefix}{{outbox}}:item:{key}"
+
+    def outbox_line(self, incident_id: str, receiver: str) -> str:
+        """Sorted set of one (incident, receiver)'s undelivered item keys, scored by ``seq``."""
+        return f"{self.prefix}{{outbox}}:line:{len(incident_id)}:{incident_id}:{receiver}"
+
+    def outbox_heads(self) -> str:
+        """Sorted set of the first undelivered item of every line, scored by next attempt time."""
+        return f"{self.prefix}{{outbox}}:heads"
+
+    def outbox_schedule(self) -> str:
+        """Sorted set of every undelivered item key, scored by next attempt time."""
+        return f"{self.prefix}{{outbox}}:schedule"
+
+    def outbox_pending(self) -> str:
+        """Sorted set of every undelivered item key, scored by ``created_at``."""
+        return f"{self.prefix}{{outbox}}:pending"
+
+    # -- small values ------------------------------------------------------------------------------
+    def ref(self, name: str) -> str:
+        return f"{self.prefix}ref:{name}"
+
+    def cursor(self, source: str) -> str:
+        return f"{self.prefix}cursor:{source}"

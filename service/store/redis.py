@@ -1,0 +1,537 @@
+"""The shared store on Redis (``redis://`` / ``rediss://``, passwords and ACL users in the URL).
+
+Layout (names in :mod:`service.store.keys`): one string per brand-hour of buckets, packed JSON merged
+by a Lua script (atomic); seen ids in sharded hashes (``HSETNX``);
+exemplars in per brand-hour sorted sets; incidents and the outbox under their own hash tags, the
+outbox ordered per (incident, receiver) by sorted sets kept consistent by Lua scripts.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+import redis
+from redis.backoff import ExponentialBackoff, NoBackoff
+from redis.retry import Retry
+
+from service.domain import Bucket, Exemplar, Incident, frozen_map
+from service.store import (
+    brand_of_state,
+    detector_state_name,
+    from_us,
+    record_from_json,
+    record_to_json,
+    to_us,
+)
+from service.store.base import BucketDelta, OutboxItem, StoreError
+from service.store.keys import DEFAULT_PREFIX, Keys
+
+DAY_US = 86_400_000_000
+HOUR_US = 3_600_000_000
+_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Translate redis-py errors into :class:`StoreError` at the edge of every public method."""
+
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except redis.AuthenticationError as exc:
+            raise StoreError(f"redis store: authentication failed: {exc}", retryable=False) from exc
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            raise StoreError(f"redis store unreachable: {exc}", retryable=True) from exc
+        except redis.ResponseError as exc:
+            retryable = str(exc).startswith(_RETRYABLE_REPLIES)
+            raise StoreError(f"redis store refused a command: {exc}", retryable=retryable) from exc
+        except redis.RedisError as exc:
+            raise StoreError(f"redis store: {exc}", retryable=True) from exc
+
+    wrapper.__name__ = method.__name__
+    wrapper.__doc__ = method.__doc__
+    return wrapper
+
+
+class RedisStore:
+    """:class:`service.store.base.Store` on a real Redis server (7.0 or later)."""
+
+    def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
+        self.keys = Keys(prefix)
+        options: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 5, "socket_timeout": 10,
+                                   "health_check_interval": 30}
+        # Idempotent work goes through a client that reconnects and retries with backoff; work that
+        # must not be applied twice (adding to buckets, counting a failed attempt) is tried once.
+        self._r = redis.Redis.from_url(url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+                                       retry_on_error=[redis.ConnectionError, redis.TimeoutError], **options)
+        self._once = redis.Redis.from_url(url, retry=Retry(NoBackoff(), retries=0), **options)
+        self._seen = self._r.register_script(_MARK_SEEN)
+        self._add_buckets = self._r.register_script(_ADD_BUCKETS)
+        self._prune_hours = self._r.register_script(_PRUNE_HOURS)
+        self._add_exemplars = self._r.register_script(_ADD_EXEMPLARS)
+        self._save_incident = self._r.register_script(_SAVE_INCIDENT)
+        self._enqueue = self._r.register_script(_OUTBOX_ENQUEUE)
+        self._delivered = self._r.register_script(_OUTBOX_DELIVERED)
+        self._failed = self._r.register_script(_OUTBOX_FAILED)
+
+    # -- mentions --------------------------------------------------------------------------------
+    @_translated
+    def mark_seen(self, mention_ids: Sequence[str], at: datetime) -> set[str]:
+        shards: dict[str, list[str]] = defaultdict(list)
+        for mention_id in dict.fromkeys(mention_ids):
+            shards[self.keys.seen_shard(mention_id)].append(mention_id)
+        token = secrets.token_urlsafe(6)  # lets a retried call recognise the ids it marked itself
+        pipe = self._r.pipeline(transaction=False)
+        for key, ids in shards.items():
+            self._seen(keys=[key], args=[token, *ids], client=pipe)
+        new: set[str] = set()
+        for ids, flags in zip(shards.values(), pipe.execute(), strict=True):
+            new.update(mention_id for mention_id, flag in zip(ids, flags, strict=True) if flag)
+        return new
+
+    # -- buckets ---------------------------------------------------------------------------------
+    @_translated
+    def add_to_buckets(self, deltas: Iterable[BucketDelta]) -> None:
+        per_brand: dict[str, list[list[Any]]] = defaultdict(list)
+        hour_keys: dict[str, dict[str, int]] = defaultdict(dict)
+        for d in deltas:
+            start = to_us(d.start)
+            key = self.keys.bucket_hour(d.brand, start // HOUR_US)
+            index = hour_keys[d.brand].setdefault(key, len(hour_keys[d.brand]) + 2)
+            per_brand[d.brand].append([index, start // DAY_US, _field(start), d.count, d.negative, d.positive,
+                                       d.duplicates, repr(float(d.reach)), dict(d.crisis), dict(d.kinds),
+                                       dict(d.sources), dict(d.langs)])
+        if not per_brand:
+            return
+        pipe = self._once.pipeline(transaction=True)
+        for brand, items in per_brand.items():
+            keys = [self.keys.bucket_days(brand), *hour_keys[brand]]
+            self._add_buckets(keys=keys, args=[json.dumps(items, separators=(",", ":"))], client=pipe)
+        pipe.sadd(self.keys.brands(), *per_brand)
+        pipe.execute()
+
+    @_translated
+    def buckets(self, brand: str, start: datetime, end: datetime) -> list[Bucket]:
+        low, high = to_us(start), to_us(end)
+        if high <= low:
+            return []
+        days = self._r.zrangebyscore(self.keys.bucket_days(brand), low // DAY_US, (high - 1) // DAY_US)
+        hours = [h for day in map(int, days) for h in range(day * 24, day * 24 + 24)
+                 if low // HOUR_US <= h <= (high - 1) // HOUR_US]
+        blobs = self._r.mget([self.keys.bucket_hour(brand, hour) for hour in hours]) if hours else []
+        found = [bucket for hour, raw in zip(hours, blobs, strict=True) if raw is not None
+                 for bucket in _unpack_hour(brand, hour, raw) if low <= to_us(bucket.start) < high]
+        return sorted(found, key=lambda b: b.start)
+
+    @_translated
+    def brands(self) -> list[str]:
+        candidates = sorted(self._r.smembers(self.keys.brands()))
+        pipe = self._r.pipeline(transaction=False)
+        for brand in candidates:
+            pipe.exists(self.keys.bucket_days(brand), self.keys.state(detector_state_name(brand), brand))
+        return [brand for brand, alive in zip(candidates, pipe.execute(), strict=True) if alive]
+
+    @_translated
+    def prune_buckets(self, before: datetime) -> int:
+        limit = to_us(before)
+        return sum(self._prune_brand(brand, limit) for brand in self._r.smembers(self.keys.brands()))
+
+    def _prune_brand(self, brand: str, limit: int) -> int:
+        k = self.keys
+        days = [int(d) for d in self._r.zrangebyscore(k.bucket_days(brand), "-inf", limit // DAY_US)]
+        hours = [h for day in days for h in range(day * 24, min(day * 24 + 24, limit // HOUR_US + 1))]
+        blobs = self._r.mget([k.bucket_hour(brand, hour) for hour in hours]) if hours else []
+        doomed = [[i + 2, [f for f in json.loads(raw)["b"] if hour * HOUR_US + _field_us(f) < limit]]
+                  for i, (hour, raw) in enumerate(zip(hours, blobs, strict=True)) if raw is not None]
+        ex_hours = [int(h) for h in self._r.zrangebyscore(k.exemplar_hours(brand), "-inf", limit // HOUR_US)]
+        pipe = self._r.pipeline(transaction=True)
+        self._prune_hours(keys=[k.bucket_days(brand), *(k.bucket_hour(brand, hour) for hour in hours)],
+                          args=[json.dumps(doomed)], client=pipe)
+        pipe.zremrangebyscore(k.bucket_days(brand), "-inf", limit // DAY_US - 1)
+        for hour in ex_hours:  # exemplars: trim whole hours, then the hour that straddles the limit
+            pipe.zrange(k.exemplar_hour(brand, hour), 0, -1)
+        removed, _, *members = pipe.execute()
+        pipe = self._r.pipeline(transaction=True)
+        for hour, names in zip(ex_hours, members, strict=True):
+            old = [m for m in names if int(m.partition(":")[0]) < limit]
+            if old:
+                pipe.zrem(k.exemplar_hour(brand, hour), *old)
+                pipe.hdel(k.exemplar_data(brand, hour), *(m.partition(":")[2] for m in old))
+            if len(old) == len(names):
+                pipe.zrem(k.exemplar_hours(brand), str(hour))
+        pipe.execute()
+        return int(removed)
+
+    # -- detector state --------------------------------------------------------------------------
+    @_translated
+    def load_state(self, name: str) -> dict[str, Any] | None:
+        value = self._r.get(self.keys.state(name, brand_of_state(name)))
+        return None if value is None else json.loads(value)
+
+    @_translated
+    def save_state(self, name: str, state: Mapping[str, Any]) -> None:
+        brand = brand_of_state(name)
+        pipe = self._r.pipeline(transaction=True)
+        pipe.set(self.keys.state(name, brand), json.dumps(dict(state), separators=(",", ":")))
+        if brand is not None:
+            pipe.sadd(self.keys.brands(), brand)
+        pipe.execute()
+
+    # -- exemplars -------------------------------------------------------------------------------
+    @_translated
+    def add_exemplars(self, exemplars: Iterable[Exemplar], per_brand_limit: int) -> None:
+        per_brand: dict[str, list[list[Any]]] = defaultdict(list)
+        brand_keys: dict[str, dict[str, int]] = defaultdict(dict)
+        for e in exemplars:
+            published = to_us(e.published_at)
+            hour = published // HOUR_US
+            keys = brand_keys[e.brand]
+            zset = keys.setdefault(self.keys.exemplar_hour(e.brand, hour), len(keys) + 2)
+            data = keys.setdefault(self.keys.exemplar_data(e.brand, hour), len(keys) + 2)
+            per_brand[e.brand].append([zset, data, hour, f"{published:020d}:{e.mention_id}", repr(e.negativity),
+                                       e.mention_id, record_to_json(e)])
+        pipe = self._r.pipeline(transaction=True)
+        for brand, items in per_brand.items():
+            self._add_exemplars(keys=[self.keys.exemplar_hours(brand), *brand_keys[brand]],
+                                args=[max(per_brand_limit, 0), json.dumps(items, separators=(",", ":"))],
+                                client=pipe)
+        pipe.execute()
+
+    @_translated
+    def exemplars(self, brand: str, start: datetime, end: datetime, limit: int) -> list[Exemplar]:
+        low, high = to_us(start), to_us(end)
+        if high <= low or limit <= 0:
+            return []
+        hours = [int(h) for h in self._r.zrangebyscore(self.keys.exemplar_hours(brand),
+                                                        low // HOUR_US, (high - 1) // HOUR_US)]
+        pipe = self._r.pipeline(transaction=False)
+        for hour in hours:
+            pipe.zrange(self.keys.exemplar_hour(brand, hour), 0, -1, withscores=True)
+        ranked = []
+        for hour, members in zip(hours, pipe.execute(), strict=True):
+            for member, score in members:
+                published, _, mention_id = member.partition(":")
+                if low <= int(published) < high:
+                    ranked.append((score, int(published), mention_id, hour))
+        ranked.sort(reverse=True)
+        chosen = ranked[:limit]
+        for _, _, mention_id, hour in chosen:
+            pipe.hget(self.keys.exemplar_data(brand, hour), mention_id)
+        return [record_from_json(Exemplar, data) for data in pipe.execute() if data is not None]
+
+    # -- incidents -------------------------------------------------------------------------------
+    @_translated
+    def open_incident(self, brand: str) -> Incident | None:
+        incident_id = self._r.hget(self.keys.incidents_open(), brand)
+        return None if incident_id is None else self.incident(incident_id)
+
+    @_translated
+    def save_incident(self, incident: Incident) -> None:
+        k = self.keys
+        self._save_incident(keys=[k.incident_data(), k.incidents_opened(), k.incidents_open()],
+                            args=[incident.id, incident.brand, to_us(incident.opened_at), int(incident.is_open),
+                                  record_to_json(incident)])
+
+    @_translated
+    def incidents(self, *, open_only: bool = False, limit: int = 100) -> list[Incident]:
+        if limit <= 0:
+            return []
+        if open_only:
+            ids = self._r.hvals(self.keys.incidents_open())
+        else:
+            ids = self._r.zrevrange(self.keys.incidents_opened(), 0, limit - 1)
+        found = [record_from_json(Incident, data) for data in self._r.hmget(self.keys.incident_data(), ids)
+                 if data is not None] if ids else []
+        found.sort(key=lambda i: (i.opened_at, i.id), reverse=True)
+        return found[:limit]
+
+    @_translated
+    def incident(self, incident_id: str) -> Incident | None:
+        data = self._r.hget(self.keys.incident_data(), incident_id)
+        return None if data is None else record_from_json(Incident, data)
+
+    # -- outbox ----------------------------------------------------------------------------------
+    def _outbox_keys(self, incident_id: str, receiver: str, key: str) -> list[str]:
+        k = self.keys
+        return [k.outbox_item(key), k.outbox_line(incident_id, receiver), k.outbox_heads(), k.outbox_schedule(),
+                k.outbox_pending()]
+
+    @_translated
+    def outbox_enqueue(self, items: Iterable[OutboxItem]) -> int:
+        pipe = self._r.pipeline(transaction=True)
+        for item in items:
+            fields = ["d", record_to_json(item), "n", to_us(item.next_attempt_at), "a", item.attempts]
+            if item.last_error is not None:
+                fields += ["e", item.last_error]
+            if item.delivered_at is not None:
+                fields += ["t", to_us(item.delivered_at)]
+            self._enqueue(keys=self._outbox_keys(item.incident_id, item.receiver, item.key),
+                          args=[item.key, item.seq, to_us(item.next_attempt_at), to_us(item.created_at),
+                                int(item.delivered_at is not None), *fields], client=pipe)
+        return sum(pipe.execute()) if len(pipe) else 0
+
+    @_translated
+    def outbox_due(self, now: datetime, limit: int = 100) -> list[OutboxItem]:
+        keys = self._r.zrangebyscore(self.keys.outbox_heads(), "-inf", to_us(now))
+        return self._load_items(keys)[:max(limit, 0)]
+
+    @_translated
+    def outbox_delivered(self, key: str, at: datetime) -> None:
+        item = self._load_items([key])
+        if item:
+            self._delivered(keys=self._outbox_keys(item[0].incident_id, item[0].receiver, key),
+                            args=[key, to_us(at)])
+
+    @_translated
+    def outbox_failed(self, key: str, next_attempt_at: datetime, error: str) -> None:
+        k = self.keys
+        self._failed(keys=[k.outbox_item(key), k.outbox_heads(), k.outbox_schedule()],
+                     args=[key, to_us(next_attempt_at), error], client=self._once)
+
+    @_translated
+    def outbox_pending(self) -> list[OutboxItem]:
+        return self._load_items(self._r.zrange(self.keys.outbox_pending(), 0, -1))
+
+    def _load_items(self, keys: Sequence[str]) -> list[OutboxItem]:
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(self.keys.outbox_item(key))
+        items = [_outbox_item(fields) for fields in pipe.execute() if fields]
+        return sorted(items, key=lambda i: (i.created_at, i.seq, i.key))
+
+    # -- refs and cursors ------------------------------------------------------------------------
+    @_translated
+    def get_ref(self, name: str) -> str | None:
+        return self._r.get(self.keys.ref(name))
+
+    @_translated
+    def set_ref(self, name: str, value: str) -> None:
+        self._r.set(self.keys.ref(name), value)
+
+    @_translated
+    def get_cursor(self, source: str) -> dict[str, Any] | None:
+        value = self._r.get(self.keys.cursor(source))
+        return None if value is None else json.loads(value)
+
+    @_translated
+    def set_cursor(self, source: str, cursor: Mapping[str, Any]) -> None:
+        self._r.set(self.keys.cursor(source), json.dumps(dict(cursor), separators=(",", ":")))
+
+    @_translated
+    def brand_memory_bytes(self, brand: str) -> int:
+        """Bytes of Redis memory (``MEMORY USAGE``) held by every key of ``brand`` (for sizing)."""
+        keys = list(self._r.scan_iter(match=f"{_glob_escape(self.keys.prefix + '{' + brand + '}')}:*", count=500))
+        pipe = self._r.pipeline(transaction=False)
+        for key in keys:
+            pipe.memory_usage(key, samples=0)
+        return sum(size or 0 for size in pipe.execute())
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @_translated
+    def ping(self) -> None:
+        self._r.ping()
+
+    def close(self) -> None:
+        self._r.close()
+        self._once.close()
+
+
+def _glob_escape(text: str) -> str:
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
+
+
+def _field(start_us: int) -> str:
+    """Name of a bucket inside its hour: the second of the hour (``s.micro`` when not whole)."""
+    seconds, micros = divmod(start_us % HOUR_US, 1_000_000)
+    return str(seconds) if not micros else f"{seconds}.{micros:06d}"
+
+
+def _field_us(field: str) -> int:
+    seconds, _, micros = field.partition(".")
+    return int(seconds) * 1_000_000 + (int(micros) if micros else 0)
+
+
+def _unpack_hour(brand: str, hour: int, raw: str) -> list[Bucket]:
+    """Buckets of one packed brand-hour (see the ``_ADD_BUCKETS`` script for the layout)."""
+    blob = json.loads(raw)
+    names = blob["n"] if isinstance(blob["n"], list) else []
+    found = []
+    for field, (count, negative, positive, duplicates, reach, *pairs) in blob["b"].items():
+        crisis, kinds, sources, langs = (_counts(names, p) for p in pairs)
+        found.append(Bucket(brand=brand, start=from_us(hour * HOUR_US + _field_us(field)), count=int(count),
+                            negative=int(negative), positive=int(positive), duplicates=int(duplicates),
+                            reach=float(reach), crisis=crisis, kinds=kinds, sources=sources, langs=langs))
+    return found
+
+
+def _counts(names: list[str], pairs: Any) -> Mapping[str, int]:
+    """``[name index, count, name index, count, ...]`` (1-based indexes into ``names``) as a mapping."""
+    if not isinstance(pairs, list):  # Lua's cjson writes an empty array as {}
+        return frozen_map()
+    return frozen_map({names[int(pairs[i]) - 1]: int(pairs[i + 1]) for i in range(0, len(pairs), 2)})
+
+
+def _outbox_item(fields: Mapping[str, str]) -> OutboxItem:
+    item = record_from_json(OutboxItem, fields["d"])
+    return replace(item, next_attempt_at=from_us(int(fields["n"])), attempts=int(fields["a"]),
+                   delivered_at=from_us(int(fields["t"])) if "t" in fields else None, last_error=fields.get("e"))
+
+
+# -- Lua scripts (atomic multi-key updates; every script touches keys of one hash slot) ------------
+
+# ARGV[1]: a token unique to the call (the value stored), so that a retry reports the same new ids.
+_MARK_SEEN = """
+local out = {}
+for i = 2, #ARGV do
+  local fresh = redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[1])
+  if fresh == 0 and redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then fresh = 1 end
+  out[#out + 1] = fresh
+end
+return out
+"""
+
+# A brand-hour of buckets is one string: {"n": [names], "b": {"<second of hour>": [count, negative, positive,
+# duplicates, "reach", crisis, kinds, sources, langs]}}, each mapping a flat array [name index, count, ...]
+# into that hour's name table (each name stored once per hour, not once per bucket).
+# ARGV[1]: JSON [[key index, day, field, count, negative, positive, duplicates, "reach", crisis, kinds,
+# sources, langs], ...]; KEYS[1] is the brand's day index.
+_ADD_BUCKETS = """
+local function exact(x)
+  local s = string.format('%.15g', x)
+  if tonumber(s) ~= x then s = string.format('%.17g', x) end
+  return s
+end
+local days = {}
+local function load(i)
+  if days[i] then return days[i] end
+  local raw = redis.call('GET', KEYS[i])
+  local blob = raw and cjson.decode(raw) or {n = {}, b = {}}
+  local lookup = {}
+  for k, name in ipairs(blob.n) do lookup[name] = k end
+  days[i] = {blob = blob, lookup = lookup}
+  return days[i]
+end
+local items = cjson.decode(ARGV[1])
+for _, it in ipairs(items) do
+  local d = load(it[1])
+  local b = d.blob.b[it[3]]
+  if not b then b = {0, 0, 0, 0, '0', {}, {}, {}, {}}; d.blob.b[it[3]] = b end
+  for j = 1, 4 do b[j] = b[j] + it[j + 3] end
+  b[5] = exact(tonumber(b[5]) + tonumber(it[8]))
+  for j = 6, 9 do
+    local arr, pos = b[j], {}
+    for k = 1, #arr, 2 do pos[arr[k]] = k end
+    for name, n in pairs(it[j + 3]) do
+      local idx = d.lookup[name]
+      if not idx then idx = #d.blob.n + 1; d.blob.n[idx] = name; d.lookup[name] = idx end
+      local p = pos[idx]
+      if p then arr[p + 1] = arr[p + 1] + n else arr[#arr + 1] = idx; arr[#arr + 1] = n; pos[idx] = #arr - 1 end
+    end
+  end
+  redis.call('ZADD', KEYS[1], it[2], it[2])
+end
+for i, d in pairs(days) do redis.call('SET', KEYS[i], cjson.encode(d.blob)) end
+return #items
+"""
+
+# ARGV[1]: JSON [[key index, [fields to delete]], ...].
+_PRUNE_HOURS = """
+local removed = 0
+for _, it in ipairs(cjson.decode(ARGV[1])) do
+  local raw = redis.call('GET', KEYS[it[1]])
+  if raw then
+    local blob = cjson.decode(raw)
+    for _, field in ipairs(it[2]) do
+      if blob.b[field] then blob.b[field] = nil; removed = removed + 1 end
+    end
+    if next(blob.b) == nil then
+      redis.call('DEL', KEYS[it[1]])
+    else
+      redis.call('SET', KEYS[it[1]], cjson.encode(blob))
+    end
+  end
+end
+return removed
+"""
+
+# ARGV[1]: per brand-hour limit; ARGV[2]: JSON [[zset index, data index, hour, member, score, id, json], ...]
+_ADD_EXEMPLARS = """
+local limit = tonumber(ARGV[1])
+local touched = {}
+for _, it in ipairs(cjson.decode(ARGV[2])) do
+  redis.call('ZADD', KEYS[it[1]], it[5], it[4])
+  redis.call('HSET', KEYS[it[2]], it[6], it[7])
+  redis.call('ZADD', KEYS[1], it[3], it[3])
+  touched[it[1]] = {it[2], it[3]}
+end
+for zi, other in pairs(touched) do
+  local z, d = KEYS[zi], KEYS[other[1]]
+  local extra = redis.call('ZCARD', z) - limit
+  if extra > 0 then
+    for _, m in ipairs(redis.call('ZRANGE', z, 0, extra - 1)) do
+      redis.call('HDEL', d, string.match(m, '^[^:]*:(.*)$'))
+    end
+    redis.call('ZREMRANGEBYRANK', z, 0, extra - 1)
+  end
+  if redis.call('ZCARD', z) == 0 then redis.call('ZREM', KEYS[1], other[2]) end
+end
+return 1
+"""
+
+_SAVE_INCIDENT = """
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[5])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
+if ARGV[4] == '1' then
+  redis.call('HSET', KEYS[3], ARGV[2], ARGV[1])
+elseif redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+end
+return 1
+"""
+
+# KEYS: item, line, heads, schedule, pending. A line's head sits in heads, scored by its next attempt.
+_OUTBOX_ENQUEUE = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('HSET', KEYS[1], unpack(ARGV, 6))
+if ARGV[5] == '1' then return 1 end
+local old = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[3], ARGV[1])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[1])
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if head ~= old then
+  if old then redis.call('ZREM', KEYS[3], old) end
+  redis.call('ZADD', KEYS[3], redis.call('ZSCORE', KEYS[4], head), head)
+end
+return 1
+"""
+
+_OUTBOX_DELIVERED = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 't') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 't', ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+redis.call('ZREM', KEYS[5], ARGV[1])
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)[1]
+if head then redis.call('ZADD', KEYS[3], redis.call('ZSCORE', KEYS[4], head), head) end
+return 1
+"""
+
+# KEYS: item, heads, schedule.
+_OUTBOX_FAILED = """
+if redis.call('EXISTS', KEYS[1]) == 0 or redis.call('HEXISTS', KEYS[1], 't') == 1 then return 0 end
+redis.call('HINCRBY', KEYS[1], 'a', 1)
+redis.call('HSET', KEYS[1], 'n', ARGV[2], 'e', ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
+return 1
+"""
