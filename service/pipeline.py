@@ -31,7 +31,7 @@ log = logging.getLogger("crisiswatch.pipeline")
 EVALUATION_DELAY = timedelta(minutes=1)
 """A bucket is evaluated this long after it closes, so mentions collected a little late still count."""
 CHECKPOINT_EVERY = timedelta(hours=1)
-EXEMPLARS_PER_HOUR = 20
+EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
 
@@ -67,6 +67,9 @@ class Pipeline:
         self.lock = threading.RLock()
         self.detectors: dict[str, BrandDetector] = {}
         self.next_bucket: dict[str, datetime] = {}
+        self.open_incidents: dict[str, Incident | None] = {}
+        """Cache of each brand's open incident: the process that evaluates a brand is the only one
+        that advances its incidents (Slack actions go through :meth:`incident_changed`)."""
         self.last_checkpoint: datetime | None = None
 
     # -- ingest --------------------------------------------------------------------------------
@@ -171,13 +174,23 @@ class Pipeline:
         self.next_bucket[brand] = start
         return alerts
 
+    def incident_changed(self, brand: str) -> None:
+        """Forget the cached incident of ``brand`` (someone else changed it in the store)."""
+        with self.lock:
+            self.open_incidents.pop(brand, None)
+
     def _incident(self, signal: Signal, keep_firing_for: timedelta) -> Alert | None:
-        current = self.store.open_incident(signal.brand)
+        if signal.brand not in self.open_incidents:
+            self.open_incidents[signal.brand] = self.store.open_incident(signal.brand)
+        current = self.open_incidents[signal.brand]
+        if current is None and signal.severity is None:
+            return None
         transition = advance(current, signal, keep_firing_for)
         if transition is None:
             return None
         incident = transition.incident
         self.store.save_incident(incident)
+        self.open_incidents[signal.brand] = incident if incident.is_open else None
         if transition.state is None:
             return None
         top = tuple(self.store.exemplars(signal.brand, incident.opened_at - signal_span(signal), signal.at,

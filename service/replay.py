@@ -38,7 +38,8 @@ def replay(mentions: Sequence[Mention], pipeline: Pipeline, clock: SimulatedCloc
         return result
     first, last = ordered[0].published_at, ordered[-1].published_at
     tick_at = floor_time(first, step) + EVALUATION_DELAY
-    clock.set(max(clock.now(), floor_time(first, step)))
+    while tick_at < clock.now():  # the clock may already be past the first boundary
+        tick_at += step
     end = last + tail
     result.started = floor_time(first, step)
     position, total = 0, len(ordered)

@@ -10,7 +10,6 @@ the two-proportion test of negative share.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -45,23 +44,28 @@ class WindowStats:
         return counts.get(key, 0) / self.count if self.count else 0.0
 
 
+def _add(total: dict[str, int], counts: Mapping[str, int]) -> None:
+    for key, value in counts.items():
+        total[key] = total.get(key, 0) + value
+
+
 def aggregate(buckets: Iterable[Bucket]) -> WindowStats:
     count = negative = positive = duplicates = 0
     reach = 0.0
-    crisis: Counter[str] = Counter()
-    kinds: Counter[str] = Counter()
-    sources: Counter[str] = Counter()
-    langs: Counter[str] = Counter()
+    crisis: dict[str, int] = {}
+    kinds: dict[str, int] = {}
+    sources: dict[str, int] = {}
+    langs: dict[str, int] = {}
     for bucket in buckets:
         count += bucket.count
         negative += bucket.negative
         positive += bucket.positive
         duplicates += bucket.duplicates
         reach += bucket.reach
-        crisis.update(bucket.crisis)
-        kinds.update(bucket.kinds)
-        sources.update(bucket.sources)
-        langs.update(bucket.langs)
+        _add(crisis, bucket.crisis)
+        _add(kinds, bucket.kinds)
+        _add(sources, bucket.sources)
+        _add(langs, bucket.langs)
     return WindowStats(count=count, negative=negative, positive=positive, duplicates=duplicates, reach=reach,
                        crisis=frozen_map(crisis), kinds=frozen_map(kinds), sources=frozen_map(sources),
                        langs=frozen_map(langs))
