@@ -191,6 +191,9 @@ class Signal:
     crisis_type: str = "none"
     resemblance: float = 0.0
     explanation: tuple[str, ...] = ()
+    elevated: bool = False
+    """Still above normal, though not anomalous: keeps an open incident from resolving (hysteresis
+    on the thresholds, on top of ``keep_firing_for`` on time)."""
 
     @property
     def anomalous(self) -> bool:

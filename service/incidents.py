@@ -1,8 +1,9 @@
 """Incident lifecycle as a pure function: open, escalate, update, resolve.
 
 One open incident per brand. A new anomaly for a brand with an open incident updates it instead of
-opening another; the incident resolves only after ``keep_firing_for`` without any anomaly
-(hysteresis), so a crisis that pauses for a few buckets does not flap.
+opening another; the incident resolves only after ``keep_firing_for`` without any anomaly and
+without the brand even being elevated (hysteresis on time and on thresholds), so a crisis that
+pauses for a night does not flap.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from service.domain import AlertState, Incident, Signal
 
 UPDATE_GROWTH = 2.0
 """An open incident is re-notified ("updated") when its window volume reaches this multiple of
-the volume at its last notification, or when its crisis type changes."""
+the volume at its last notification. Its crisis type follows its most crisis-like moment."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -43,6 +44,8 @@ def advance(incident: Incident | None, signal: Signal, keep_firing_for: timedelt
             explanation=signal.explanation, state=AlertState.FIRING, notified_volume=signal.volume)
         return Transition(incident=opened, state=AlertState.FIRING)
     if signal.severity is None:
+        if signal.elevated:
+            return Transition(incident=replace(incident, last_anomalous_at=signal.at), state=None)
         if signal.at - incident.last_anomalous_at < keep_firing_for:
             return None
         resolved = replace(incident, state=AlertState.RESOLVED, resolved_at=signal.at, updated_at=signal.at,
@@ -58,12 +61,10 @@ def advance(incident: Incident | None, signal: Signal, keep_firing_for: timedelt
                             explanation=signal.explanation, state=AlertState.ESCALATED,
                             events=incident.events + 1, notified_volume=signal.volume)
         return Transition(incident=escalated, state=AlertState.ESCALATED)
-    grew = signal.volume >= incident.notified_volume * UPDATE_GROWTH
-    retyped = signal.crisis_type != incident.crisis_type and signal.severity == incident.severity
-    if grew or retyped:
-        updated = replace(incident, **figures, crisis_type=signal.crisis_type,
-                          resemblance=max(incident.resemblance, signal.resemblance), explanation=signal.explanation,
-                          state=AlertState.UPDATED, events=incident.events + 1, notified_volume=signal.volume)
+    if signal.resemblance > incident.resemblance:
+        figures.update(crisis_type=signal.crisis_type, resemblance=signal.resemblance, explanation=signal.explanation)
+    if signal.volume >= incident.notified_volume * UPDATE_GROWTH:
+        updated = replace(incident, **figures, state=AlertState.UPDATED, events=incident.events + 1,
+                          notified_volume=signal.volume)
         return Transition(incident=updated, state=AlertState.UPDATED)
-    return Transition(incident=replace(incident, **figures, resemblance=max(incident.resemblance, signal.resemblance)),
-                      state=None)
+    return Transition(incident=replace(incident, **figures), state=None)

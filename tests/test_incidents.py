@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from service.domain import AlertState, Severity, Signal
@@ -54,7 +55,21 @@ def test_full_lifecycle() -> None:
     assert reopened.incident.id != incident.id
 
 
-def test_crisis_type_change_is_an_update() -> None:
+def test_crisis_type_follows_the_most_crisis_like_moment_silently() -> None:
     incident = advance(None, signal(0, Severity.WARNING, crisis_type="negative_buzz"), KEEP).incident
-    changed = advance(incident, signal(5, Severity.WARNING, volume=110, crisis_type="product_recall"), KEEP)
-    assert changed.state is AlertState.UPDATED and changed.incident.crisis_type == "product_recall"
+    stronger = replace(signal(5, Severity.WARNING, volume=110, crisis_type="product_recall"), resemblance=0.9)
+    changed = advance(incident, stronger, KEEP)
+    assert changed.state is None and changed.incident.crisis_type == "product_recall"
+    weaker = replace(signal(10, Severity.WARNING, volume=110, crisis_type="scandal_legal"), resemblance=0.5)
+    assert advance(changed.incident, weaker, KEEP).incident.crisis_type == "product_recall"
+
+
+def test_elevated_signal_keeps_the_incident_open() -> None:
+    incident = advance(None, signal(0, Severity.WARNING), KEEP).incident
+    for minutes in range(5, 600, 5):
+        transition = advance(incident, replace(signal(minutes, None), elevated=True), KEEP)
+        assert transition is not None and transition.state is None
+        incident = transition.incident
+    assert incident.is_open
+    assert advance(incident, signal(595 + 175, None), KEEP) is None  # last elevated at minute 595
+    assert advance(incident, signal(595 + 180, None), KEEP).state is AlertState.RESOLVED

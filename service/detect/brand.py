@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.detect.volume import VolumeDetector, VolumeParams
-
 from service.config import DetectionConfig
 from service.detect.resemblance import Archetype, clip01, resemble
+from service.detect.volume import VolumeDetector, VolumeParams
 from service.detect.window import WindowStats, negbin_upper_tail, two_proportion_z
 from service.domain import Severity, Signal, SourceKind, frozen_map
 
@@ -29,6 +28,9 @@ DISPERSION = 8.0
 retweet cascades), so the window must beat the seasonal expectation by more than Poisson noise."""
 PRIOR_NEGATIVE_SHARE = 0.2
 PRIOR_WEIGHT = 50.0
+ELEVATED_SURPRISE = 0.9
+"""Volume score from which a brand is still "elevated": an open incident does not resolve while its
+brand stays above this (or keeps a clearly raised negative share)."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,7 +106,9 @@ class BrandDetector:
                       crisis_share=frozen_map({k: window.share(window.crisis, k) for k in window.crisis}),
                       kinds=window.kinds)
         if not anomalous:
-            return Signal(**signal)
+            elevated = (not self.in_grace and window.count * 2 >= settings.min_volume
+                        and (surprise >= ELEVATED_SURPRISE or z >= settings.negativity_z / 2))
+            return Signal(**signal, elevated=elevated)
         features = self.features(window, expected, z, base_share, regulator)
         found = resemble(features, self.archetypes)
         severity = self.severity(found.resemblance, volume_anomaly, regulator)
