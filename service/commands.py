@@ -75,6 +75,15 @@ def _read_inputs(inputs: Sequence[str]) -> tuple[list[Mention], list[ReadReport]
     return mentions, reports
 
 
+def _warn_skipped(reports: Sequence[ReadReport]) -> None:
+    for report in reports:
+        for error in report.errors:
+            print(f"warning: skipped {error}", file=sys.stderr)
+        if report.skipped > len(report.errors):
+            print(f"warning: {report.name}: {report.skipped - len(report.errors)} more lines skipped",
+                  file=sys.stderr)
+
+
 def _tail(config: Config, mentions: Sequence[Mention]) -> timedelta:
     settings = [config.detection, *(config.brand(b).detection for b in {m.brand for m in mentions if m.brand}),
                 *(b.detection for b in config.brands.values())]
@@ -90,12 +99,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     expectations = load_expectations(args.expect) if args.expect else None
     mentions, reports = _read_inputs(args.inputs)
-    for report in reports:
-        for error in report.errors:
-            print(f"warning: skipped {error}", file=sys.stderr)
-        if report.skipped > len(report.errors):
-            print(f"warning: {report.name}: {report.skipped - len(report.errors)} more lines skipped",
-                  file=sys.stderr)
+    _warn_skipped(reports)
     if not mentions:
         raise UsageError("no valid mention in the input")
     try:
