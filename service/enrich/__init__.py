@@ -1,0 +1,1 @@
+"""Enrichment: text normalisation, brand queries, language, negativity and the crisis lexicon."""
