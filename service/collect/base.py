@@ -1,0 +1,305 @@
+"""The collector contract, its error tree and the text/time helpers every parser shares.
+
+Error tree (third-party errors are translated once, at the edge that called the library)::
+
+    CollectError            a source could not be collected; ``retryable`` says if trying again may help
+    ├── FetchError          the HTTP exchange failed (network, timeout, status, size limit)
+    └── ParseError          the payload is not what the source type promises (never retryable)
+
+A collector never raises anything else from :meth:`Collector.collect`.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Protocol
+
+from service.domain import Mention
+
+MAX_TEXT_CHARS = 20_000
+"""Longest text kept for one mention; longer bodies are cut (the start carries the signal)."""
+
+MAX_FIELD_CHARS = 1_000
+"""Longest title, author or URL kept."""
+
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+"""Times before this are treated as unusable (zeroed dates, epoch-0 placeholders)."""
+
+
+class CollectError(Exception):
+    """A source could not be collected.
+
+    ``retryable``: network errors, timeouts, 429 and 5xx answers are (later may work); a malformed
+    payload, a 404 or a revoked credential are not. ``retry_after``: seconds the server asked us to
+    wait before the next request, when it said so.
+    """
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class FetchError(CollectError):
+    """The HTTP exchange with the source failed; ``status`` is the HTTP status when one came back."""
+
+    def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None,
+                 status: int | None = None) -> None:
+        super().__init__(message, retryable=retryable, retry_after=retry_after)
+        self.status = status
+
+
+class ParseError(CollectError):
+    """The payload could not be parsed as the source type's format. Never retryable."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CollectResult:
+    """What one collection produced: the new mentions and the cursor to store for the next run.
+
+    ``cursor`` is JSON-compatible; ``None`` means "keep the stored cursor unchanged".
+    """
+
+    mentions: tuple[Mention, ...]
+    cursor: dict[str, Any] | None
+
+
+class Collector(Protocol):
+    """Collects new mentions from one configured source."""
+
+    name: str
+    """The source's name in alerts.yaml."""
+
+    def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
+        """Fetch and parse what is new since ``cursor`` (``None`` on the very first run).
+
+        ``now`` is the tick's instant (aware UTC): the only notion of current time a collector
+        has. Returns only mentions not returned by an earlier call that received the cursor of
+        that call's result. Raises :class:`CollectError` (and nothing else) on failure; the stored
+        cursor is then left as it was.
+        """
+        ...
+
+
+# -- text --------------------------------------------------------------------------------------
+
+_HIDDEN = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|p|li|tr)\b[^>]*>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![A-Za-z\[][^<>]*>|<\?[^<>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+_NEEDS_WORK = re.compile(r"[<&\x00-\x1f\x7f-\x9f\u00a0\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]|  ")
+_NOT_WORD = re.compile(r"[\W_]+")
+
+
+def clean_text(value: object, *, limit: int = MAX_TEXT_CHARS) -> str:
+    """Plain text from an HTML or text fragment: tags and scripts removed, entities decoded,
+    control and invisible characters removed, whitespace collapsed, cut to ``limit`` characters.
+
+    Entities are decoded *after* tags are removed, so ``&lt;!channel&gt;`` in a feed stays the
+    literal text ``<!channel>`` (escaping for Slack is the notifier's job, not the collector's).
+
+    >>> clean_text("<p>Recall of <b>2.3&nbsp;M</b> cars</p><script>alert(1)</script>&amp; more")
+    'Recall of 2.3 M cars\\n& more'
+    """
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    if _NEEDS_WORK.search(text) is None:  # plain text: the common case for API fields
+        return _cut(text.strip(), limit)
+    if "<" in text:
+        text = _COMMENT.sub(" ", text)
+        text = _HIDDEN.sub(" ", text)
+        text = _BREAK.sub("\n", text)
+        text = _TAG.sub("", text)
+    if "&" in text:
+        text = html.unescape(text)
+    text = _CONTROL.sub("", text)
+    text = _SPACES.sub(" ", text)
+    return _cut(_NEWLINES.sub("\n", text).strip(), limit)
+
+
+def clean_field(value: object, *, limit: int = MAX_FIELD_CHARS) -> str | None:
+    """A short single-line field (title, author, URL): cleaned, ``None`` when empty."""
+    if value is None:
+        return None
+    text = clean_text(value, limit=limit).replace("\n", " ")
+    return text or None
+
+
+def join_text(title: str | None, body: str | None) -> str:
+    """Title and body as one text, without repeating a body that only restates the title
+    (news search feeds often make the summary "title + publisher").
+
+    >>> join_text("Recall - Le Monde", "Recall\u00a0 Le Monde")
+    'Recall - Le Monde'
+    """
+    title = title or ""
+    body = body or ""
+    if not body or not title:
+        return title or body
+    squashed_title = _squash(title)
+    prefix = body[: 2 * len(title) + 40]  # enough to tell whether the body merely restates the title
+    squashed_body = _squash(prefix)
+    if len(prefix) == len(body) and (squashed_body == squashed_title or squashed_title.startswith(squashed_body)):
+        return title
+    if squashed_body.startswith(squashed_title):
+        return body
+    return _cut(f"{title}\n{body}", MAX_TEXT_CHARS)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def assemble(*parts: str | None, separator: str = "\n", limit: int = MAX_TEXT_CHARS) -> str:
+    """Join already cleaned parts (empty ones left out) and cut to ``limit``. Never run
+    :func:`clean_text` twice: a decoded ``&lt;b&gt;`` would then be stripped as a tag."""
+    return _cut(separator.join(part for part in parts if part), limit)
+
+
+def _squash(text: str) -> str:
+    return _NOT_WORD.sub("", text.casefold())
+
+
+# -- time --------------------------------------------------------------------------------------
+
+
+def usable_time(instant: datetime | None, *, latest: datetime | None = None) -> datetime | None:
+    """``instant`` in UTC, or ``None`` when it is naive, before 1990 or after ``latest``."""
+    if instant is None or instant.tzinfo is None or instant.utcoffset() is None:
+        return None
+    try:
+        instant = instant.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    if instant < EARLIEST or (latest is not None and instant > latest):
+        return None
+    return instant
+
+
+def parse_time(value: Any, *, naive_tz: Any = UTC) -> datetime | None:
+    """A UTC datetime from what APIs put in time fields, ``None`` when unusable (never a guess).
+
+    Accepts ISO 8601 (``Z`` or offset), RFC 2822 (``Tue, 26 Jan 2010 15:00:00 GMT``), Unix epoch
+    seconds or milliseconds (numbers or digit strings), and aware datetimes. A time without an
+    offset is read in ``naive_tz`` (UTC unless the source documents another zone); pass
+    ``naive_tz=None`` to refuse such times.
+
+    >>> parse_time("2010-01-21T15:04:05Z").isoformat()
+    '2010-01-21T15:04:05+00:00'
+    >>> parse_time("Thu, 21 Jan 2010 16:04:05 +0100").isoformat()
+    '2010-01-21T15:04:05+00:00'
+    >>> parse_time(1264086245).isoformat()
+    '2010-01-21T15:04:05+00:00'
+    >>> parse_time("2010-02-30") is None
+    True
+    """
+    if isinstance(value, datetime):
+        parsed: datetime | None = value
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int | float):
+        parsed = _from_epoch(float(value))
+    elif isinstance(value, str):
+        parsed = _from_string(value.strip())
+    else:
+        return None
+    if parsed is None:
+        return None
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if naive_tz is None:
+            return None
+        parsed = parsed.replace(tzinfo=naive_tz)
+    return usable_time(parsed)
+
+
+def _from_epoch(seconds: float) -> datetime | None:
+    if seconds != seconds or seconds <= 0:  # NaN or placeholder
+        return None
+    if seconds > 1e11:  # milliseconds
+        seconds /= 1000.0
+    try:
+        return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
+def _from_string(text: str) -> datetime | None:
+    if not text or len(text) > 64:
+        return None
+    if text.isascii() and text.isdigit():
+        return _from_epoch(float(text))
+    iso = text[:-1] + "+00:00" if text[-1:] in "Zz" else text
+    try:
+        return datetime.fromisoformat(iso)
+    except ValueError:
+        pass
+    try:
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def lang_code(value: object) -> str | None:
+    """ISO 639-1 code from a language tag (``fr-FR`` -> ``fr``); ``None`` when not one."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().split("-")[0].split("_")[0].lower()
+    return code if len(code) == 2 and code.isalpha() and code.isascii() else None
+
+
+def first_brand(brands: tuple[str, ...]) -> str | None:
+    """The brand a source's mentions are about: the only one configured, else ``None`` (brand
+    queries decide)."""
+    return brands[0] if len(brands) == 1 else None
+
+
+def load_json(data: bytes, *, what: str = "payload") -> Any:
+    """Decoded JSON, or :class:`ParseError` naming ``what`` (never another exception)."""
+    try:
+        return json.loads(data)
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise ParseError(f"{what} is not valid JSON ({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+
+def text_of(value: Any) -> str | None:
+    """A JSON scalar as text (strings as is, numbers formatted), ``None`` for anything else."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def number_of(value: Any) -> float | None:
+    """A non-negative finite JSON number (or digit string), ``None`` for anything else."""
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return float(value)
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < float("inf"):
+        return float(value)
+    return None
+
+
+def as_list(value: Any, *, what: str) -> list[Any]:
+    """``value`` when it is a JSON array, else :class:`ParseError` naming ``what``."""
+    if not isinstance(value, list):
+        raise ParseError(f"{what} is not a list (found {type(value).__name__})")
+    return value
+
+
+def as_mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (for tolerant JSON walking)."""
+    return value if isinstance(value, Mapping) else {}

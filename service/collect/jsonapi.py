@@ -1,0 +1,102 @@
+"""Shared machinery of the collectors of JSON HTTP APIs.
+
+A subclass says which requests to make for a tick (:meth:`JsonApiCollector.requests`) and how to
+turn one response body into mentions (:meth:`JsonApiCollector.parse`, a pure module-level parser);
+this class fetches, parses and keeps only new mentions with :mod:`service.collect.cursor`.
+
+When a tick makes several requests (one per model and year, say) and only some fail, the mentions of
+the others are kept and the failures logged; the run fails only when every request failed.
+
+Pagination: a subclass that can follow pages implements :meth:`JsonApiCollector.next_page`; pages
+are followed up to the source's ``max_pages`` option, and never past a page that brought nothing new
+(APIs are asked for newest first, so an all-seen page means the rest was collected before).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from service.collect.base import CollectError, CollectResult, ParseError, load_json
+from service.collect.cursor import select_new
+from service.collect.http import Fetcher, Response
+from service.domain import Mention
+
+if TYPE_CHECKING:
+    from service.config import SourceConfig
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ApiRequest:
+    url: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class JsonApiCollector:
+    """Base class: fetch every request of the tick, parse, keep what is new."""
+
+    def __init__(self, source: SourceConfig, fetcher: Fetcher) -> None:
+        self.name = source.name
+        self.source = source
+        self.fetcher = fetcher
+        self.headers: Mapping[str, str] = source.options.get("headers") or {}
+
+    def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
+        raise NotImplementedError
+
+    def parse(self, data: bytes) -> list[Mention]:
+        raise NotImplementedError
+
+    def next_page(self, request: ApiRequest, payload: Any) -> ApiRequest | None:
+        """The request for the page after ``payload`` (the decoded answer to ``request``), if any."""
+        return None
+
+    def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
+        """Type-specific cursor keys to keep besides ``recent`` and ``newest`` (none by default)."""
+        return {}
+
+    def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
+        state = cursor or {}
+        mentions: list[Mention] = []
+        responses: list[Response] = []
+        errors: list[CollectError] = []
+        requests = self.requests(state, now)
+        seen = set(state.get("recent") or ())
+        for first in requests:
+            request: ApiRequest | None = first
+            for page in range(self.source.options.get("max_pages", 1)):
+                if request is None:
+                    break
+                try:
+                    response = self.fetcher.get(request.url, params=request.params,
+                                                headers={**self.headers, **request.headers})
+                    found = self.parse(response.content)
+                except CollectError as error:
+                    errors.append(error)
+                    break
+                responses.append(response)
+                mentions.extend(found)
+                if not found or all(mention.id in seen for mention in found):
+                    break
+                request = self._following(request, response, page)
+        if errors and not responses:
+            raise errors[0]
+        for error in errors:
+            log.warning('source "%s": one of %d requests failed: %s', self.name, len(requests), error)
+        fresh, next_cursor = select_new(mentions, state, now=now)
+        next_cursor.update(self.extra_cursor(responses, state))
+        return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
+
+    def _following(self, request: ApiRequest, response: Response, page: int) -> ApiRequest | None:
+        if page + 1 >= self.source.options.get("max_pages", 1):
+            return None
+        try:
+            return self.next_page(request, load_json(response.content))
+        except ParseError:  # pragma: no cover - parse() already decoded this body
+            return None

@@ -1,0 +1,159 @@
+"""Any HTTP JSON API, through a declarative mapping (customer-service tools, in-house APIs, ...).
+
+Options (paths are dotted: ``data.items``, ``user.name``, ``tags.0``; ``""`` is the item itself)::
+
+    url: https://support.example.com/api/v2/search.json
+    params: {query: "type:ticket created>1hour"}      # optional query parameters
+    token: ${ZENDESK_TOKEN}                            # optional bearer token
+    items: results                                     # path to the list of items in the response
+    fields:                                            # paths inside one item
+      id: id                                           # required
+      text: [subject, description]                     # required: one path or several (joined)
+      time: created_at                                 # required: ISO 8601, RFC 2822 or epoch
+      author: requester.name                           # optional: author, url, title, lang, reach, engagement
+    next: next_page                                    # optional: path to the next page's URL ...
+    cursor_param: page[after]                          # ... or the query parameter that takes
+    cursor: meta.after_cursor                          #     the value found at this path
+    max_pages: 3                                       # pages per run (default 1)
+
+Mention ids are ``json:<source name>:<item id>``. Pages are followed until ``max_pages`` or until a
+page brings nothing new (the API is assumed to list newest first).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from service.collect.base import (
+    MAX_FIELD_CHARS,
+    CollectResult,
+    ParseError,
+    as_list,
+    assemble,
+    clean_field,
+    clean_text,
+    first_brand,
+    lang_code,
+    load_json,
+    number_of,
+    parse_time,
+    text_of,
+)
+from service.collect.cursor import select_new
+from service.collect.http import Fetcher
+from service.domain import Mention
+
+if TYPE_CHECKING:
+    from service.config import SourceConfig
+
+REQUIRED_FIELDS = ("id", "text", "time")
+OPTIONAL_FIELDS = ("author", "url", "title", "lang", "reach", "engagement")
+
+
+def resolve(value: Any, path: str) -> Any:
+    """The value at dotted ``path`` (``None`` when any step is missing or of the wrong type).
+
+    >>> resolve({"a": {"b": [10, {"c": "x"}]}}, "a.b.1.c")
+    'x'
+    >>> resolve({"a": 1}, "a.b") is None
+    True
+    """
+    for step in path.split(".") if path and path != "$" else ():
+        if isinstance(value, Mapping):
+            value = value.get(step)
+        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
+
+
+def check_fields(fields: Mapping[str, Any]) -> str | None:
+    """Problem with the ``fields`` option of a ``json`` source, ``None`` when fine."""
+    missing = [name for name in REQUIRED_FIELDS if name not in fields]
+    if missing:
+        return f"needs the paths {', '.join(missing)}"
+    unknown = sorted(set(fields) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS))
+    if unknown:
+        return f"has unknown fields {', '.join(unknown)} (known: {', '.join(REQUIRED_FIELDS + OPTIONAL_FIELDS)})"
+    for name, path in fields.items():
+        paths = path if isinstance(path, list) and name == "text" else [path]
+        if not paths or not all(isinstance(p, str) for p in paths):
+            return f'field "{name}" must be a path string' + (" or a list of them" if name == "text" else "")
+    return None
+
+
+def parse_mapped(data: bytes, *, source: SourceConfig) -> list[Mention]:
+    """Mentions of the items of one response, mapped by the source's ``items`` and ``fields``."""
+    payload = load_json(data, what=f"{source.name} response")
+    options = source.options
+    items = as_list(resolve(payload, options.get("items", "")), what=f"items at {options.get('items', '')!r}")
+    return [mention for item in items if (mention := _mention(item, options["fields"], source)) is not None]
+
+
+def _mention(item: Any, fields: Mapping[str, Any], source: SourceConfig) -> Mention | None:
+    item_id = clean_field(text_of(resolve(item, fields["id"])))
+    published = parse_time(resolve(item, fields["time"]))
+    text_paths = fields["text"] if isinstance(fields["text"], list) else [fields["text"]]
+    text = assemble(*(clean_text(text_of(resolve(item, path))) for path in text_paths))
+    if item_id is None or published is None or not text:
+        return None
+
+    def optional(name: str) -> Any:
+        return resolve(item, fields[name]) if name in fields else None
+
+    return Mention(
+        id=f"json:{source.name}:{item_id}", published_at=published, text=text, source=source.name,
+        kind=source.kind, brand=first_brand(source.brands), lang=source.lang or lang_code(optional("lang")),
+        author=clean_field(text_of(optional("author"))), url=clean_field(text_of(optional("url"))),
+        title=clean_field(text_of(optional("title")), limit=MAX_FIELD_CHARS),
+        reach=number_of(optional("reach")), engagement=number_of(optional("engagement")),
+    )
+
+
+class JsonMappedCollector:
+    """Fetches ``url`` (and following pages), maps items to mentions, keeps what is new."""
+
+    def __init__(self, source: SourceConfig, fetcher: Fetcher) -> None:
+        self.name = source.name
+        self.source = source
+        self.fetcher = fetcher
+        options = source.options
+        self.headers = dict(options.get("headers") or {})
+        if options.get("token"):
+            self.headers["Authorization"] = f"Bearer {options['token']}"
+
+    def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
+        state = cursor or {}
+        options = self.source.options
+        seen = set(state.get("recent") or ())
+        url: str | None = options["url"]
+        params = dict(options.get("params") or {})
+        mentions: list[Mention] = []
+        for _ in range(options.get("max_pages", 1)):
+            if url is None:
+                break
+            response = self.fetcher.get(url, params=params, headers=self.headers)
+            page = parse_mapped(response.content, source=self.source)
+            mentions.extend(page)
+            if not page or all(mention.id in seen for mention in page):
+                break
+            url, params = self._next(response.content, url, params)
+        fresh, next_cursor = select_new(mentions, state, now=now)
+        return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
+
+    def _next(self, data: bytes, url: str, params: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
+        options = self.source.options
+        try:
+            payload = load_json(data)
+        except ParseError:  # pragma: no cover - parse_mapped already decoded it
+            return None, params
+        if options.get("next"):
+            following = text_of(resolve(payload, options["next"]))
+            return (following, {}) if following and following.startswith(("http://", "https://")) else (None, params)
+        if options.get("cursor_param") and options.get("cursor"):
+            value = text_of(resolve(payload, options["cursor"]))
+            return (url, {**params, options["cursor_param"]: value}) if value else (None, params)
+        return None, params

@@ -1,0 +1,218 @@
+"""Runs collectors: one APScheduler interval job per enabled source, each with its own health.
+
+A run reads the source's cursor from the store, collects, hands the new mentions to the sink and
+only then saves the new cursor (a crash in between re-delivers rather than loses mentions; the
+pipeline dedups by mention id); syndicated copies of one story across sources are marked
+``duplicate_of`` their first copy (:mod:`.syndication`). A failure is logged as one line, counted
+in the source's health and never touches another source: each source runs in its own worker thread
+of a dedicated executor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from service.clock import Clock
+from service.collect.base import CollectError, Collector
+from service.collect.health import OpsEvent, SourceHealth, ops_event
+from service.collect.http import HostLimiter
+from service.collect.registry import build_collector
+from service.collect.syndication import SyndicationIndex
+from service.domain import Mention
+from service.store.base import Store, StoreError
+
+if TYPE_CHECKING:
+    from service.config import SourceConfig
+
+log = logging.getLogger(__name__)
+
+__all__ = ["CollectionRunner", "OpsEvent", "SourceHealth"]
+EXECUTOR = "collect"
+START_STAGGER = timedelta(seconds=2)
+"""Delay between the first runs of consecutive sources after start (spreads the first burst)."""
+MAX_STAGGER = timedelta(seconds=60)
+
+CollectorFactory = Callable[["SourceConfig", httpx.Client, HostLimiter], Collector]
+
+
+def _default_factory(source: SourceConfig, client: httpx.Client, limiter: HostLimiter) -> Collector:
+    return build_collector(source, client, limiter=limiter)
+
+
+class CollectionRunner:
+    """Collects each source on demand (:meth:`run_source`) or on a schedule (:meth:`schedule`).
+
+    ``client_factory`` makes one :class:`httpx.Client` per source (own connection pool), closed by
+    :meth:`close`; ``sink`` receives each run's new mentions (a list, never empty) and may raise to
+    fail the run, in which case the cursor is not advanced. ``on_ops`` receives operational alerts
+    (a source failing ``fail_after`` runs in a row, or silent for ``silent_after``; then its
+    recovery), each once; they are always logged.
+    """
+
+    def __init__(
+        self,
+        sources: Iterable[SourceConfig] | Mapping[str, SourceConfig],
+        *,
+        store: Store,
+        clock: Clock,
+        sink: Callable[[list[Mention]], None],
+        client_factory: Callable[[], httpx.Client],
+        collector_factory: CollectorFactory = _default_factory,
+        limiter: HostLimiter | None = None,
+        on_ops: Callable[[OpsEvent], None] | None = None,
+        fail_after: int = 3,
+        silent_after: timedelta | None = timedelta(hours=48),
+    ) -> None:
+        items = sources.values() if isinstance(sources, Mapping) else sources
+        self.sources: dict[str, SourceConfig] = {source.name: source for source in items}
+        self.store = store
+        self.clock = clock
+        self.sink = sink
+        self._client_factory = client_factory
+        self._collector_factory = collector_factory
+        self._limiter = limiter or HostLimiter()
+        self._lock = threading.Lock()
+        self._run_locks = {name: threading.Lock() for name in self.sources}
+        self._collectors: dict[str, Collector] = {}
+        self._clients: list[httpx.Client] = []
+        self._health: dict[str, SourceHealth] = {}
+        self._syndication = SyndicationIndex()
+        self._on_ops = on_ops
+        self.fail_after = fail_after
+        self.silent_after = silent_after
+
+    # -- one run ---------------------------------------------------------------------------------
+    def run_source(self, name: str) -> SourceHealth:
+        """Collect ``name`` once and return its updated health. Never raises for a source failure."""
+        if name not in self.sources:
+            raise KeyError(f'unknown source "{name}"')
+        with self._run_locks[name]:
+            now = self.clock.now()
+            health = self.health(name)
+            if health.retry_after is not None and now < health.retry_after:
+                log.info('source "%s" skipped: the server asked to wait until %s', name,
+                         health.retry_after.isoformat())
+                return health
+            try:
+                count = self._collect(name, now)
+            except (CollectError, StoreError) as exc:
+                health = self._failure(name, health, now, str(exc), getattr(exc, "retry_after", None))
+            except Exception as exc:  # a bug in a parser or the sink must not stop the scheduler
+                log.debug("source %s crashed", name, exc_info=True)
+                health = self._failure(name, health, now, f"{type(exc).__name__}: {exc}", None)
+            else:
+                if health.consecutive_failures:
+                    log.info('source "%s" recovered after %d failed runs', name, health.consecutive_failures)
+                health = health.succeeded(now, count)
+            health, event = ops_event(health, now, fail_after=self.fail_after, silent_after=self.silent_after)
+            self._save(name, health)
+        if event is not None:
+            self._notify(event)
+        return health
+
+    def _notify(self, event: OpsEvent) -> None:
+        log.warning("operational alert (%s): %s", event.state, event.message)
+        if self._on_ops is None:
+            return
+        try:
+            self._on_ops(event)
+        except Exception as exc:  # a broken ops channel must not fail collection
+            log.warning('operational alert about "%s" not delivered: %s: %s', event.source, type(exc).__name__, exc)
+
+    def _collect(self, name: str, now: datetime) -> int:
+        collector = self._collector(name)
+        result = collector.collect(self.store.get_cursor(name), now)
+        mentions = self._syndication.mark(list({mention.id: mention for mention in result.mentions}.values()))
+        if mentions:
+            self.sink(mentions)
+        if result.cursor is not None:
+            self.store.set_cursor(name, result.cursor)
+        return len(mentions)
+
+    def _failure(self, name: str, health: SourceHealth, now: datetime, error: str,
+                 retry_after: float | None) -> SourceHealth:
+        health = health.failed(now, error, retry_after)
+        log.warning('source "%s" failed (%d in a row): %s', name, health.consecutive_failures, error)
+        return health
+
+    def _collector(self, name: str) -> Collector:
+        with self._lock:
+            collector = self._collectors.get(name)
+            if collector is None:
+                client = self._client_factory()
+                self._clients.append(client)
+                collector = self._collector_factory(self.sources[name], client, self._limiter)
+                self._collectors[name] = collector
+            return collector
+
+    # -- health ----------------------------------------------------------------------------------
+    def health(self, name: str) -> SourceHealth:
+        """The source's current health (loaded from the store the first time)."""
+        with self._lock:
+            health = self._health.get(name)
+        if health is None:
+            try:
+                state = self.store.load_state(f"health:{name}")
+            except StoreError as exc:
+                log.warning('source "%s": health not loaded from the store: %s', name, exc)
+                state = None
+            health = SourceHealth.from_state(name, state)
+            with self._lock:
+                health = self._health.setdefault(name, health)
+        return health
+
+    def all_health(self) -> dict[str, SourceHealth]:
+        return {name: self.health(name) for name in self.sources}
+
+    def _save(self, name: str, health: SourceHealth) -> None:
+        with self._lock:
+            self._health[name] = health
+        try:
+            self.store.save_state(f"health:{name}", health.to_state())
+        except StoreError as exc:
+            log.warning('source "%s": health not saved: %s', name, exc)
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def schedule(self, scheduler: Any) -> list[str]:
+        """Add one interval job per enabled source to an APScheduler 3.x scheduler; return job ids.
+
+        Jobs run in a dedicated thread pool executor (alias ``"collect"``) with one thread per
+        source, so a slow source never waits for another; ``max_instances=1`` and
+        ``coalesce=True`` keep one run per source at a time, missed runs collapse into one. First
+        runs start right away, staggered by two seconds.
+        """
+        from apscheduler.executors.pool import ThreadPoolExecutor
+
+        enabled = [source for source in self.sources.values() if source.enabled]
+        if not enabled:
+            return []
+        with contextlib.suppress(ValueError):  # already added by an earlier call
+            scheduler.add_executor(ThreadPoolExecutor(max_workers=len(enabled)), alias=EXECUTOR)
+        start = self.clock.now()
+        ids = []
+        for index, source in enumerate(enabled):
+            interval = source.interval.total_seconds()
+            job = scheduler.add_job(
+                self.run_source, "interval", args=[source.name], seconds=interval,
+                id=f"collect:{source.name}", name=f"collect {source.name}", executor=EXECUTOR,
+                next_run_time=start + min(START_STAGGER * index, MAX_STAGGER) + timedelta(seconds=1),
+                max_instances=1, coalesce=True, misfire_grace_time=max(1, int(interval / 2)),
+                replace_existing=True,
+            )
+            ids.append(job.id)
+        return ids
+
+    def close(self) -> None:
+        """Close the HTTP clients this runner created."""
+        with self._lock:
+            clients, self._clients = self._clients, []
+            self._collectors.clear()
+        for client in clients:
+            client.close()

@@ -1,0 +1,139 @@
+"""Every parser, fed arbitrary JSON or bytes, raises nothing but ParseError, and what it returns is
+well formed (aware UTC times, no control characters)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service.collect.apis import parse_x, parse_youtube
+from service.collect.base import ParseError
+from service.collect.bluesky import parse_bluesky
+from service.collect.hackernews import parse_hackernews
+from service.collect.mastodon import parse_mastodon
+from service.collect.reddit import parse_reddit
+from service.collect.regulators import parse_nhtsa_recalls, parse_openfda, parse_rappelconso
+from service.domain import SourceKind
+
+try:
+    from service.config import SourceConfig
+except ImportError:  # until the config module is importable: the same fields
+    from collections.abc import Mapping
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    @dataclass(frozen=True, kw_only=True)
+    class SourceConfig:  # type: ignore[no-redef]
+        name: str
+        type: str
+        kind: SourceKind
+        interval: timedelta
+        timeout: timedelta
+        brands: tuple[str, ...] = ()
+        lang: str | None = None
+        enabled: bool = True
+        options: Mapping[str, Any] = field(default_factory=dict)
+
+
+SOURCE = SourceConfig(name="s", type="x", kind=SourceKind.SOCIAL, interval=timedelta(minutes=5),
+                      timeout=timedelta(seconds=5))
+PARSERS = [parse_nhtsa_recalls, parse_rappelconso, parse_openfda, parse_reddit, parse_mastodon, parse_bluesky,
+           parse_hackernews, parse_youtube, parse_x]
+
+_KEYS = st.sampled_from([
+    "results", "Results", "NHTSACampaignNumber", "ReportReceivedDate", "Summary", "numero_fiche", "date_publication",
+    "libelle", "data", "children", "kind", "name", "created_utc", "title", "selftext", "body", "permalink",
+    "statuses", "uri", "created_at", "content", "reblog", "account", "posts", "record", "createdAt", "text", "langs",
+    "author", "hits", "objectID", "comment_text", "score", "followers_count", "crosspost_parent_list",
+    "crosspost_parent", "spoiler_text", "language", "recall_number", "report_date", "items", "id", "videoId",
+    "snippet", "publishedAt", "includes", "users", "meta", "public_metrics", "referenced_tweets",
+])
+_HOSTILE = st.sampled_from([
+    "<script>alert(1)</script>", "<!channel> <@U123> <https://x|y>", "\x00\x01\u202e", "2026-02-30T00:00:00Z",
+    "9999-12-31T23:59:59Z", "0000-00-00", "31/02/2010", "1e400", "-5", "NaN", "x" * 5000, "",
+    "2026-11-26T08:00:00Z", "21/01/2010", "1795676400", "20261119", "20261399",
+])
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
+                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30), _HOSTILE)
+_JSON = st.recursive(_SCALARS, lambda children: st.one_of(
+    st.lists(children, max_size=4), st.dictionaries(_KEYS, children, max_size=6)), max_leaves=30)
+
+
+def _check(parser, data: bytes) -> None:
+    try:
+        mentions = parser(data, source=SOURCE)
+    except ParseError:
+        return
+    for mention in mentions:
+        assert mention.published_at.tzinfo is UTC
+        assert isinstance(mention.text, str) and mention.text
+        assert "\x00" not in mention.text and "<script" not in mention.text
+        assert len(mention.text) <= 20_000
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(payload=_JSON)
+def test_property_json_parsers_raise_only_parse_error(parser, payload) -> None:
+    _check(parser, json.dumps(payload).encode())
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=200))
+def test_property_arbitrary_bytes_raise_only_parse_error(parser, data: bytes) -> None:
+    _check(parser, data)
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+def test_deeply_nested_json_is_a_parse_error(parser) -> None:
+    with pytest.raises(ParseError):
+        parser(b"[" * 100_000 + b"]" * 100_000, source=SOURCE)
+
+
+FIXTURES = {
+    parse_nhtsa_recalls: "nhtsa_recalls_toyota_camry_2010.json", parse_rappelconso: "rappelconso_v2_records.json",
+    parse_reddit: "reddit_search_new.json", parse_mastodon: "mastodon_tag_timeline.json",
+    parse_bluesky: "bluesky_search_posts.json", parse_hackernews: "hackernews_search_by_date.json",
+    parse_openfda: "openfda_food_enforcement.json", parse_youtube: "youtube_search_list.json",
+    parse_x: "x_recent_search.json",
+}
+
+
+def _replace_leaves(value, replacement):
+    if isinstance(value, dict):
+        return {key: _replace_leaves(item, replacement) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_leaves(item, replacement) for item in value]
+    return replacement(value)
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+@settings(max_examples=40, deadline=None)
+@given(hostile=st.one_of(_SCALARS, st.lists(_SCALARS, max_size=2), st.dictionaries(_KEYS, _SCALARS, max_size=2)),
+       keep=st.integers(min_value=0, max_value=3))
+def test_property_real_payloads_with_hostile_fields(parser, hostile, keep: int) -> None:
+    from pathlib import Path
+
+    original = json.loads((Path(__file__).parent / "fixtures" / "feeds" / FIXTURES[parser]).read_text("utf-8"))
+    counter = iter(range(10**6))
+    mutated = _replace_leaves(original, lambda leaf: leaf if next(counter) % 4 < keep else hostile)
+    _check(parser, json.dumps(mutated).encode())
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+def test_script_and_slack_sequences_in_real_payloads_stay_text(parser) -> None:
+    from pathlib import Path
+
+    original = json.loads((Path(__file__).parent / "fixtures" / "feeds" / FIXTURES[parser]).read_text("utf-8"))
+    hostile = _replace_leaves(original, lambda leaf: leaf + " <script>x()</script>&lt;!channel&gt;\x00"
+                              if isinstance(leaf, str) and not leaf[:1].isdigit() else leaf)
+    mentions = parser(json.dumps(hostile).encode(), source=SOURCE)
+    assert mentions, "the mutated payload should still parse"
+    for mention in mentions:
+        assert "x()" not in mention.text and "\x00" not in mention.text
+        assert "<!channel>" in mention.text

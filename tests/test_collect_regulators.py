@@ -1,0 +1,133 @@
+"""NHTSA and RappelConso parsers on format samples, and their collectors through MockTransport."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from service.collect.base import ParseError
+from service.collect.registry import build_collector, check_options
+from service.collect.regulators import parse_nhtsa_recalls, parse_rappelconso
+from service.domain import SourceKind
+
+try:
+    from service.config import SourceConfig
+except ImportError:  # until the config module is importable: the same fields
+    from collections.abc import Mapping
+    from dataclasses import dataclass, field
+    from typing import Any
+
+    @dataclass(frozen=True, kw_only=True)
+    class SourceConfig:  # type: ignore[no-redef]
+        name: str
+        type: str
+        kind: SourceKind
+        interval: timedelta
+        timeout: timedelta
+        brands: tuple[str, ...] = ()
+        lang: str | None = None
+        enabled: bool = True
+        options: Mapping[str, Any] = field(default_factory=dict)
+
+
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
+NHTSA = (FEEDS / "nhtsa_recalls_toyota_camry_2010.json").read_bytes()
+RAPPELCONSO = (FEEDS / "rappelconso_v2_records.json").read_bytes()
+
+
+def source(type_: str, **options: object) -> SourceConfig:
+    return SourceConfig(name=f"{type_}-test", type=type_, kind=SourceKind.NEWS, interval=timedelta(hours=1),
+                        timeout=timedelta(seconds=5), brands=("toyota",) if type_ == "nhtsa" else (),
+                        options=options)
+
+
+def test_nhtsa_campaigns_are_one_mention_each_naming_every_vehicle() -> None:
+    mentions = parse_nhtsa_recalls(NHTSA, source=source("nhtsa", make="toyota", models=["camry"]))
+    assert [m.id for m in mentions] == ["nhtsa:10V017000", "nhtsa:09V388000"]
+    pedal = mentions[0]
+    assert pedal.published_at == datetime(2010, 1, 21, tzinfo=UTC)
+    assert pedal.kind is SourceKind.REGULATOR and pedal.brand == "toyota" and pedal.lang == "en"
+    assert pedal.text.startswith("NHTSA recall 10V017000 (TOYOTA CAMRY 2010, TOYOTA RAV4 2010): "
+                                 "VEHICLE SPEED CONTROL:ACCELERATOR PEDAL.\nTOYOTA IS RECALLING")
+    assert "Consequence: A STICKING ACCELERATOR PEDAL" in pedal.text and "Remedy: DEALERS WILL" in pedal.text
+    assert pedal.title == "Recall 10V017000: VEHICLE SPEED CONTROL:ACCELERATOR PEDAL"
+    assert pedal.url == "https://www.nhtsa.gov/recalls?nhtsaId=10V017000"
+    assert pedal.author == "Toyota Motor Engineering & Manufacturing"
+    assert mentions[1].published_at == datetime(2009, 10, 5, tzinfo=UTC)
+
+
+def test_nhtsa_skips_records_without_campaign_or_with_impossible_dates() -> None:
+    data = (b'{"Count":3,"results":[{"NHTSACampaignNumber":"X1","ReportReceivedDate":"31/02/2010"},'
+            b'{"ReportReceivedDate":"21/01/2010"},"junk",'
+            b'{"NHTSACampaignNumber":"X2","ReportReceivedDate":"2010-01-21T00:00:00Z","Summary":"<script>x</script>ok"}]}')
+    [mention] = parse_nhtsa_recalls(data, source=source("nhtsa"))
+    assert mention.id == "nhtsa:X2" and "script" not in mention.text
+
+
+@pytest.mark.parametrize("data", [b"", b"[]", b'{"results": {}}', b'{"Count": 0}', b"\x00", b'{"results": '])
+def test_nhtsa_wrong_shapes_are_parse_errors(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        parse_nhtsa_recalls(data, source=source("nhtsa"))
+
+
+def test_rappelconso_sheets() -> None:
+    mentions = parse_rappelconso(RAPPELCONSO, source=source("rappelconso"))
+    assert [m.id for m in mentions] == ["rappelconso:2026-11-0183", "rappelconso:2026-11-0171"]
+    peugeot = mentions[0]
+    assert peugeot.kind is SourceKind.REGULATOR and peugeot.lang == "fr" and peugeot.brand is None
+    assert peugeot.published_at == datetime(2026, 11, 25, 16, 42, 7, tzinfo=UTC)
+    assert peugeot.text == ("Rappel conso 2026-11-0183 : Peugeot 3008 hybride Peugeot\nMotif : Risque de défaillance "
+                            "du calculateur de freinage pouvant entraîner un allongement des distances de freinage.\n"
+                            "Risques : Blessures (accident de la route)\nCatégorie : automobiles")
+    assert peugeot.url == "https://rappel.conso.gouv.fr/fiche-rappel/17452/interne"
+    # escaped markup is decoded once and stays literal text (the notifier escapes it for Slack)
+    assert mentions[1].title == "Rappel : Trottinette électrique <b>X9</b> Urbanglide"
+
+
+def test_nhtsa_collector_asks_each_model_and_year_and_tolerates_one_failure() -> None:
+    asked: list[tuple[str, str]] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.params["model"], request.url.params["modelYear"]))
+        if request.url.params["model"] == "prius":
+            return httpx.Response(404, json={"Count": 0, "Message": "No results", "results": []})
+        return httpx.Response(200, content=NHTSA)
+
+    config = source("nhtsa", make="toyota", models=["camry", "prius"], years_back=1)
+    collector = build_collector(config, httpx.Client(transport=httpx.MockTransport(api)), sleep=lambda s: None)
+    now = datetime(2010, 1, 25, tzinfo=UTC)
+    result = collector.collect(None, now)
+    assert asked == [("camry", "2011"), ("camry", "2010"), ("camry", "2009"),
+                     ("prius", "2011"), ("prius", "2010"), ("prius", "2009")]
+    assert [m.id for m in result.mentions] == ["nhtsa:10V017000"]  # 09V388000 is older than the lookback
+    assert result.cursor is not None and "nhtsa:09V388000" in result.cursor["recent"]
+    assert collector.collect(result.cursor, now + timedelta(hours=1)).mentions == ()
+
+
+def test_rappelconso_collector_sends_the_query() -> None:
+    seen: list[httpx.Request] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, content=RAPPELCONSO)
+
+    config = source("rappelconso", where='categorie_produit = "automobiles et moyens de déplacement"', limit=20)
+    collector = build_collector(config, httpx.Client(transport=httpx.MockTransport(api)))
+    result = collector.collect(None, datetime(2026, 11, 26, 10, tzinfo=UTC))
+    assert len(result.mentions) == 2
+    params = seen[0].url.params
+    assert params["order_by"] == "date_publication desc" and params["limit"] == "20"
+    assert params["where"] == 'categorie_produit = "automobiles et moyens de déplacement"'
+
+
+def test_regulator_options() -> None:
+    assert check_options("nhtsa", {"make": "toyota", "models": ["camry"], "model_years": [2010]}) == []
+    assert check_options("nhtsa", {"make": "toyota", "models": [], "years_back": 50}) == [
+        ("models", 'option "models" must not be empty'),
+        ("years_back", 'option "years_back" must be between 0 and 10, not 50'),
+    ]
+    assert check_options("rappelconso", {"limit": 500}) == [
+        ("limit", 'option "limit" must be between 1 and 100, not 500')]
