@@ -1,0 +1,103 @@
+"""The pipeline on small generated traffic: unknown brands, dedup, restart from a SQLite file."""
+
+from __future__ import annotations
+
+import io
+import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from service.app import build_pipeline
+from service.clock import SimulatedClock
+from service.config import parse_config
+from service.domain import AlertState, Mention, Severity, SourceKind
+from service.notify.console import ConsoleNotifier
+from service.replay import replay
+from service.store.sqlite import SQLiteStore
+
+CONFIG = """\
+version: 1
+detection:
+  grace: 1d
+  keep_firing_for: 1h
+brands:
+  peugeot:
+    query: peugeot
+    team: comms
+teams:
+  desk: {}
+  comms: {}
+route:
+  team: desk
+  routes:
+    - match: {brand: [peugeot]}
+      team: comms
+"""
+T0 = datetime(2021, 3, 1, tzinfo=UTC)
+QUIET = ["Test drive of the new {b} today", "Is the {b} dealer open on Sunday?", "{b} parking sensors question",
+         "Nice {b} spotted downtown", "Thinking of leasing a {b}"]
+CRISIS = ["{b} recall: brakes failing, this is dangerous", "Furious: {b} airbag defect, recall announced",
+          "{b} recalls cars over fire risk, regulators investigate", "My {b} brake pedal failed, scary"]
+
+
+def traffic(brand: str, *, named: bool, days: int = 4, spike_at: datetime | None = None,
+            seed: int = 7) -> list[Mention]:
+    rng = random.Random(seed)
+    out = []
+    for minute in range(0, days * 24 * 60, 10):
+        at = T0 + timedelta(minutes=minute)
+        n = rng.choice((0, 1, 1, 2)) if 7 <= at.hour <= 22 else rng.choice((0, 0, 1))
+        crisis = spike_at is not None and spike_at <= at < spike_at + timedelta(hours=3)
+        if crisis:
+            n = 25
+        for i in range(n):
+            text = rng.choice(CRISIS if crisis else QUIET).format(b=brand.capitalize())
+            out.append(Mention(id=f"{brand}-{minute}-{i}", published_at=at + timedelta(seconds=17 * i), text=text,
+                               kind=SourceKind.NEWS if i % 3 == 0 else SourceKind.SOCIAL, lang="en",
+                               brand=brand if named else None))
+    return out
+
+
+def run(mentions: list[Mention], store: SQLiteStore, stream: io.StringIO, tail: timedelta = timedelta(hours=2)):
+    config = parse_config(CONFIG)
+    clock = SimulatedClock(min(m.published_at for m in mentions))
+    pipeline = build_pipeline(config, store, clock, {"console": ConsoleNotifier(stream)})
+    result = replay(mentions, pipeline, clock, step=timedelta(minutes=5), tail=tail)
+    pipeline.checkpoint(clock.now())
+    return result
+
+
+def test_unknown_brand_is_tracked_with_defaults_and_default_route() -> None:
+    spike = T0 + timedelta(days=3, hours=12)
+    stream = io.StringIO()
+    result = run(traffic("fiat", named=True, spike_at=spike), SQLiteStore(":memory:"), stream)
+    fiat = [a for a in result.alerts if a.brand == "fiat"]
+    assert fiat and fiat[0].state is AlertState.FIRING
+    assert spike <= fiat[0].at <= spike + timedelta(minutes=30)
+    assert max(a.severity for a in fiat) is Severity.CRITICAL
+    assert fiat[0].crisis_type == "product_recall"
+    assert fiat[-1].state is AlertState.RESOLVED
+    assert "[alert -> desk]" in stream.getvalue() and "[alert -> comms]" not in stream.getvalue()
+
+
+def test_quiet_traffic_and_duplicates_raise_nothing() -> None:
+    mentions = traffic("peugeot", named=False)
+    result = run(mentions + mentions[:200], SQLiteStore(":memory:"), io.StringIO())
+    assert result.alerts == []
+    assert result.duplicates == 200
+
+
+def test_restart_resumes_from_the_store_without_realerting(tmp_path: Path) -> None:
+    db = str(tmp_path / "state.db")
+    spike = T0 + timedelta(days=3, hours=12)
+    mentions = traffic("peugeot", named=False, spike_at=spike)
+    before = [m for m in mentions if m.published_at < spike + timedelta(hours=1)]
+    after = [m for m in mentions if m.published_at >= spike + timedelta(hours=1)]
+    first = run(before, SQLiteStore(db), io.StringIO(), tail=timedelta(minutes=5))
+    assert [a.state for a in first.alerts][:1] == [AlertState.FIRING]
+    store = SQLiteStore(db)
+    second = run(before[-50:] + after, store, io.StringIO())  # the same mentions again: deduplicated
+    assert second.duplicates == 50
+    assert AlertState.FIRING not in [a.state for a in second.alerts]  # same incident continues
+    assert second.alerts[-1].state is AlertState.RESOLVED
+    assert second.alerts[-1].incident_id == first.alerts[0].incident_id
