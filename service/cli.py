@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="one JSON object per alert event on stdout")
     replay.add_argument("--slack", action="store_true", help="really send the alerts to Slack")
     replay.add_argument("--tail", default=None, help="keep ticking this long after the last mention (e.g. 6h)")
+    replay.add_argument("--report", type=Path, default=None, metavar="HTML",
+                        help="write a self-contained HTML report (charts and alert timeline)")
     replay.set_defaults(handler=_lazy("service.commands", "cmd_replay"))
 
     score = commands.add_parser("score", help="score texts: one per line in, one JSON object per line out")
@@ -63,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     model = benches.add_parser("model", help="negativity model against VADER, VADER-FR and a majority baseline")
     model.add_argument("--data", type=Path, default=None, help="datasets folder (default ../shared/datasets)")
     model.set_defaults(handler=_lazy("service.bench.model", "cli_bench_model"))
+    collect = benches.add_parser("collect", help="parse throughput per source type next to the bare parse floor")
+    collect.add_argument("--items", type=int, default=500, help="entries per payload (default 500)")
+    collect.add_argument("--repeat", type=int, default=5, help="runs per measurement, best kept (default 5)")
+    collect.set_defaults(handler=_lazy("service.collect.bench", "cli_bench_collect"))
+    text = benches.add_parser("text", help="tokenising, brand matching and crisis tagging throughput")
+    text.add_argument("--data", type=Path, action="append", default=[], help="text or CSV file (repeatable)")
+    text.add_argument("--limit", type=int, default=10_000, help="number of texts (default 10000)")
+    text.set_defaults(handler=_lazy("service.bench.text", "cli_bench_text"))
     return parser
 
 

@@ -165,3 +165,10 @@ def format_rows(rows: list[BenchRow]) -> list[str]:
         lines.append(f"collect_{row.source_type}_mentions_per_second {row.mentions_per_second:.0f}")
         lines.append(f"collect_{row.source_type}_overhead {row.overhead:.3f}")
     return lines
+
+
+def cli_bench_collect(args: Any) -> int:
+    """``crisiswatch bench collect [--items N] [--repeat N]``: the table, then one figure per line."""
+    for line in format_rows(bench_collect(items=args.items, repeat=args.repeat)):
+        print(line)
+    return 0
