@@ -73,6 +73,12 @@ def _parser() -> argparse.ArgumentParser:
     text.add_argument("--data", type=Path, action="append", default=[], help="text or CSV file (repeatable)")
     text.add_argument("--limit", type=int, default=10_000, help="number of texts (default 10000)")
     text.set_defaults(handler=_lazy("service.bench.text", "cli_bench_text"))
+    incidents = benches.add_parser("incidents", help="the replay library: detection rate, time to detect, types")
+    incidents.add_argument("--library", type=Path, default=Path("tests/fixtures/replays"),
+                           help="folder of labelled scenarios (default tests/fixtures/replays)")
+    incidents.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    incidents.add_argument("--only", action="append", default=[], help="replay only this scenario (repeatable)")
+    incidents.set_defaults(handler=_lazy("service.bench.incidents", "cli_bench_incidents"))
     return parser
 
 
