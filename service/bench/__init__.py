@@ -1,0 +1,1 @@
+"""Benchmarks: NAB scoring, throughput, latency and model evaluation."""

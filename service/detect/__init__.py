@@ -1,0 +1,1 @@
+"""Detection: pure window and baseline math, streaming detectors and crisis resemblance."""

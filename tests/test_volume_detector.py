@@ -1,0 +1,251 @@
+"""Check suite of the streaming volume detector (service/detect/volume.py).
+
+Score in [0, 1], determinism, no look-ahead, grace period, protected baseline, zero and low counts,
+state round trip through JSON, seasonality; tables for the surprise math, Hypothesis for properties.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import nbinom, norm
+
+from service.detect.volume import VolumeDetector, VolumeParams, surprise
+
+T0 = datetime(2015, 3, 2, tzinfo=UTC)  # a Monday
+FAST = VolumeParams()
+QUICK = VolumeParams(grace=timedelta(minutes=30))  # for short generated series
+
+
+def at(i: int, params: VolumeParams = FAST) -> datetime:
+    return T0 + i * params.bucket
+
+
+def run(det: VolumeDetector, counts: list[float], start: int = 0) -> list[float]:
+    scores = []
+    for i, c in enumerate(counts, start):
+        scores.append(det.score_one(at(i, det.params), c))
+        det.learn_one(at(i, det.params), c)
+    return scores
+
+
+def daily(days: int, *, low: float = 10, high: float = 60, seed: int = 1) -> list[float]:
+    """A Poisson series with a day/night cycle (5-minute buckets)."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(days * 288):
+        hour = (i // 12) % 24
+        lam = low + (high - low) * max(0.0, math.sin(math.pi * (hour - 6) / 14)) if 6 <= hour < 20 else low
+        out.append(float(_poisson(rng, lam)))
+    return out
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    if lam > 30:
+        return max(0, round(rng.gauss(lam, math.sqrt(lam))))
+    k, p, limit = 0, 1.0, math.exp(-lam)
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+@pytest.mark.parametrize(("x", "mu", "disp", "z"), [
+    (30, 10, 1e-4, 5.09),  # Poisson-like: 30 against 10 is very surprising
+    (30, 10, 0.1, 3.24),  # overdispersed: less so
+    (300, 100, 0.1, 4.10),  # same ratio, more data: more surprising
+    (3, 0.5, 0.1, 2.28),  # 3 mentions where half of one is usual: not alarming
+    (12, 2, 0.05, 4.36),
+])
+def test_surprise_table(x: float, mu: float, disp: float, z: float) -> None:
+    """The surprise is the likelihood-ratio z of the negative binomial and close to its exact tail."""
+    size = 1 / disp
+    loglik = lambda m: nbinom.logpmf(x, size, size / (size + m))  # noqa: E731
+    assert surprise(x, mu, disp) == pytest.approx(z, abs=0.01)
+    assert surprise(x, mu, disp) == pytest.approx(math.sqrt(2 * (loglik(x) - loglik(mu))), rel=1e-9)
+    assert surprise(x, mu, disp) == pytest.approx(norm.isf(nbinom.sf(x - 1, size, size / (size + mu))), abs=0.2)
+
+
+@pytest.mark.parametrize(("x", "mu"), [(10, 10), (0, 10), (0, 0.001), (5, 80)])
+def test_surprise_is_zero_at_or_below_expectation(x: float, mu: float) -> None:
+    assert surprise(x, mu, 0.1) == 0.0
+
+
+@given(mu=st.floats(0.01, 1e4), disp=st.floats(0.001, 4), k=st.floats(1.01, 50))
+def test_surprise_grows_with_excess(mu: float, disp: float, k: float) -> None:
+    assert 0 < surprise(mu * k, mu, disp) < surprise(mu * k * 1.5, mu, disp)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(0, 5000), min_size=30, max_size=120))
+def test_scores_are_in_unit_interval_and_deterministic(counts: list[int]) -> None:
+    a_det, b_det = VolumeDetector(QUICK), VolumeDetector(QUICK)
+    a, b = run(a_det, [float(c) for c in counts]), run(b_det, [float(c) for c in counts])
+    assert a == b and a_det.to_state() == b_det.to_state()
+    assert all(0.0 <= s <= 1.0 for s in a)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 300), min_size=40, max_size=80), st.integers(0, 10_000))
+def test_no_look_ahead(counts: list[int], other: int) -> None:
+    """The scores of a prefix do not depend on what comes after it."""
+    cut = len(counts) // 2
+    a = run(VolumeDetector(QUICK), [float(c) for c in counts])
+    b = run(VolumeDetector(QUICK), [float(c) for c in counts[:cut]] + [float(other)] * (len(counts) - cut))
+    assert a[:cut] == b[:cut]
+
+
+def test_score_one_does_not_learn() -> None:
+    det = VolumeDetector(FAST)
+    run(det, daily(3))
+    before = det.to_state()
+    first = det.score_one(at(3 * 288), 500)
+    assert first > 0.99
+    assert det.score_one(at(3 * 288), 20) < first
+    assert det.score_one(at(3 * 288), 500) == first
+    assert det.to_state() == before
+
+
+def test_grace_period_scores_zero() -> None:
+    det = VolumeDetector(VolumeParams(grace=timedelta(hours=6)))
+    scores = run(det, [20.0] * 36 + [5000.0] + [20.0] * 35 + [5000.0])
+    assert scores[:72] == [0.0] * 72
+    assert scores[72] > 0.99
+
+
+def test_spike_fires_and_normal_does_not() -> None:
+    det = VolumeDetector(FAST)
+    history = daily(7)
+    scores = run(det, history)
+    assert max(scores[288:]) < 0.97  # a week of ordinary Poisson noise stays below every preset
+    noon = 7 * 288 + 12 * 12
+    run(det, daily(8)[7 * 288:noon], start=7 * 288)
+    assert det.score_one(at(noon), det.expected(at(noon)) * 6) > 0.99
+
+
+def test_baseline_is_protected_from_a_crisis() -> None:
+    det = VolumeDetector(FAST)
+    run(det, daily(7))
+    start = 7 * 288
+    normal = det.expected(at(start + 12 * 12))
+    crisis = [det.expected(at(start + i)) * 8 for i in range(12 * 12, 12 * 16)]  # 4 hours at 8x
+    run(det, daily(8)[start:start + 12 * 12], start=start)
+    surprises = [det.surprise_one(at(start + 12 * 12 + i), c) for i, c in enumerate(crisis)]
+    scores = run(det, crisis, start=start + 12 * 12)
+    assert scores[0] > 0.99  # the onset is news
+    assert max(scores[12:]) < 0.5  # the rest of the same crisis is not news again
+    assert min(surprises) > 6  # but it stays far from normal while it lasts
+    after = det.expected(at(start + 7 * 288 + 12 * 12))  # same hour a week later
+    assert after < 1.5 * normal
+
+
+@pytest.mark.parametrize("rate", [0.05, 0.3, 1.0])
+def test_low_counts_never_fire(rate: float) -> None:
+    rng = random.Random(7)
+    counts = [float(_poisson(rng, rate)) for _ in range(288 * 5)]
+    counts[700] = counts[900] = 3.0  # a few mentions where there are usually none
+    scores = run(VolumeDetector(FAST), counts)
+    assert max(scores) < 0.97  # below the most sensitive preset
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 2000), min_size=30, max_size=80))
+def test_zero_bucket_never_fires(counts: list[int]) -> None:
+    det = VolumeDetector(QUICK)
+    run(det, [float(c) for c in counts])
+    assert det.score_one(at(len(counts)), 0) == 0.0
+
+
+def test_state_round_trips_through_json() -> None:
+    history = daily(3, seed=3)
+    a = VolumeDetector(FAST)
+    run(a, history[:500])
+    state = json.loads(json.dumps(a.to_state()))
+    b = VolumeDetector.from_state(FAST, state)
+    assert b.to_state() == a.to_state()
+    assert run(a, history[500:], start=500) == run(b, history[500:], start=500)
+    assert a.to_state() == b.to_state()
+
+
+def test_state_of_other_params_is_rejected() -> None:
+    state = VolumeDetector(FAST).to_state()
+    with pytest.raises(ValueError, match="does not match"):
+        VolumeDetector.from_state(VolumeParams(horizons=(timedelta(minutes=5), timedelta(hours=1))), state)
+
+
+def test_seasonality_day_and_night() -> None:
+    det = VolumeDetector(FAST)
+    run(det, daily(10, low=5, high=80))
+    noon, night = at(10 * 288 + 13 * 12), at(10 * 288 + 2 * 12)
+    assert det.expected(noon) > 5 * det.expected(night)
+    assert det.score_one(noon, 80) < 0.5  # usual at noon
+    assert det.score_one(night, 80) > 0.99  # the same count at 2am is a spike
+
+
+def test_repeated_and_old_buckets_are_not_learned_twice() -> None:
+    det = VolumeDetector(FAST)
+    run(det, [10.0] * 50)
+    state = det.to_state()
+    det.learn_one(at(49), 10_000)
+    det.learn_one(at(10), 10_000)
+    assert det.to_state() == state
+
+
+def test_other_bucket_width() -> None:
+    params = VolumeParams(bucket=timedelta(minutes=1), grace=timedelta(minutes=30))
+    det = VolumeDetector(params)
+    scores = run(det, [4.0] * 120 + [100.0])
+    assert scores[-1] > 0.99 and max(scores[:-1]) < 0.5
+    assert det.expected(at(121, params)) == pytest.approx(4.0, rel=0.05)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"bucket": timedelta(0)}, {"slot": timedelta(minutes=7)}, {"horizons": ()},
+    {"horizons": (timedelta(hours=1), timedelta(minutes=5))}, {"horizons": (timedelta(minutes=1),)},
+])
+def test_invalid_params(kwargs: dict[str, object]) -> None:
+    with pytest.raises(ValueError):
+        VolumeParams(**kwargs)
+
+
+def test_hour_of_week_seasonality() -> None:
+    """Weekends three times quieter than weekdays: after some weeks the baseline knows it."""
+    rng = random.Random(5)
+    counts = [float(_poisson(rng, 12.0 if (i // 288) % 7 >= 5 else 36.0)) for i in range(10 * 7 * 288)]
+    det = VolumeDetector(FAST)
+    run(det, counts)
+    start = 10 * 7 * 288  # a Monday
+    weekday, sunday = det.expected(at(start + 2 * 288 + 144)), det.expected(at(start + 6 * 288 + 144))
+    assert weekday > 1.6 * sunday
+    assert det.score_one(at(start + 6 * 288 + 144), 36.0) > det.score_one(at(start + 2 * 288 + 144), 36.0)
+
+
+def test_gap_in_the_stream() -> None:
+    """Buckets never learned (the service was down) are forgotten, not taken as zeros."""
+    det = VolumeDetector(FAST)
+    history = daily(4, seed=9)
+    run(det, history[:3 * 288])
+    run(det, history[3 * 288 + 36:], start=3 * 288 + 36)  # three hours missing
+    noon = at(4 * 288 + 13 * 12)
+    assert det.expected(noon) > 40  # the day's profile is intact
+    assert det.score_one(noon, det.expected(noon)) == 0.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 400), min_size=20, max_size=90), st.data())
+def test_state_round_trip_anywhere(counts: list[int], data: st.DataObject) -> None:
+    params = QUICK
+    cut = data.draw(st.integers(0, len(counts)))
+    a = VolumeDetector(params)
+    run(a, [float(c) for c in counts[:cut]])
+    b = VolumeDetector.from_state(params, json.loads(json.dumps(a.to_state())))
+    rest = [float(c) for c in counts[cut:]]
+    assert run(a, rest, start=cut) == run(b, rest, start=cut)
+    assert a.to_state() == b.to_state()
