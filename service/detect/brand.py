@@ -97,8 +97,8 @@ class BrandDetector:
         anomalous = volume_anomaly or (negative_turn and surprise >= 0.9) or (regulator and negative_turn)
         self.anomalous_run = self.anomalous_run + 1 if anomalous else 0
         self.steps += 1
+        self.volume.learn_one(step.bucket_start, step.count)  # it clips what it learns: protected baseline
         if not anomalous:
-            self.volume.learn_one(step.bucket_start, step.count)
             self._learn_negativity(step.negative, step.count)
         signal = dict(brand=self.brand, at=step.bucket_start + settings.bucket, window_start=step.window_start,
                       volume=window.count, expected_volume=expected, volume_surprise=surprise,
