@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CONFIG ?= alerts.yaml
 
-.PHONY: run test lint bench-nab bench-model clean
+.PHONY: run test lint browser clean
 
 # (Re)install only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/crisiswatch run --config $(CONFIG)
 
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/python tools/with_redis.py $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The dashboard test drives Debian's headless Chromium; install it once if it is missing.
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+	  { echo "installing chromium and chromium-driver (Debian packages) for the dashboard test"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; } || \
+	  { echo "error: could not install chromium; run: sudo apt-get install chromium chromium-driver" >&2; exit 2; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check service tests tools
