@@ -11,9 +11,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.detect.sensitivity import PRESETS, TUNABLE
 from service.domain import Severity, SourceKind
@@ -30,8 +31,9 @@ from service.yamlread import (
 )
 
 __all__ = [
-    "BrandConfig", "Config", "ConfigError", "ConfigErrors", "DetectionConfig", "RouteConfig",
-    "SlackConfig", "SourceConfig", "TeamConfig", "load_config", "parse_config",
+    "BrandConfig", "Config", "ConfigError", "ConfigErrors", "DetectionConfig", "InhibitRule", "NotifyConfig",
+    "QuietHours", "RouteConfig", "RouteOptions", "SlackConfig", "SourceConfig", "TeamConfig", "WebhookConfig",
+    "load_config", "parse_config",
 ]
 
 DEFAULT_STORE = "sqlite:///crisiswatch.db"
@@ -79,11 +81,47 @@ class SourceConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class WebhookConfig:
+    """A generic JSON webhook receiver: ``url`` and the HMAC-SHA256 signing ``secret``."""
+
+    url: Secret
+    secret: Secret | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class TeamConfig:
     name: str
     slack_channel: str | None = None
     mention: str | None = None
-    webhook_url: Secret | None = None
+    webhook: WebhookConfig | None = None
+    """Generic JSON webhook (``teams.<name>.webhook: {url, secret}``)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class QuietHours:
+    """Local times ``start`` to ``end`` (wrapping midnight when ``end <= start``) in ``timezone``
+    during which non-critical deliveries wait for the end of the quiet period."""
+
+    start: time
+    end: time
+    timezone: str = "UTC"
+    except_critical: bool = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteOptions:
+    """Alertmanager-like timing of a route, inherited by its children unless they set their own.
+
+    ``group_wait``: delay before an incident's first notification (later events of the same incident
+    arriving meanwhile are delivered right after it); ``group_interval``: at least this long between two
+    routine updates of one incident to one team (intermediate updates are coalesced into the latest);
+    ``repeat_interval``: a reminder when an open incident has said nothing for this long (``None``: never).
+    """
+
+    group_wait: timedelta = timedelta(0)
+    group_interval: timedelta = timedelta(0)
+    repeat_interval: timedelta | None = None
+    quiet_hours: QuietHours | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +134,24 @@ class RouteConfig:
     min_severity: Severity = Severity.INFO
     continue_: bool = False
     routes: tuple[RouteConfig, ...] = ()
+    options: RouteOptions = field(default_factory=RouteOptions)
+
+
+@dataclass(frozen=True, kw_only=True)
+class InhibitRule:
+    """While an open incident matches ``source``, alerts of other incidents matching ``target``
+    whose ``equal`` labels have the same values are muted (a critical crisis mutes the warnings it
+    subsumes)."""
+
+    source: Mapping[str, tuple[str, ...]]
+    target: Mapping[str, tuple[str, ...]]
+    equal: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotifyConfig:
+    overdue_after: timedelta = timedelta(minutes=15)
+    """An alert still undelivered after this long is logged as an error and counted."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +174,8 @@ class Config:
     teams: Mapping[str, TeamConfig]
     route: RouteConfig
     slack: SlackConfig
+    inhibit: tuple[InhibitRule, ...] = ()
+    notify: NotifyConfig = field(default_factory=NotifyConfig)
 
     def brand(self, name: str) -> BrandConfig:
         """Settings of ``name``; a brand alerts.yaml does not configure gets the defaults."""
@@ -274,7 +332,7 @@ def _detection(reader: _Reader, base: DetectionConfig) -> DetectionConfig:
 
 
 def _match(reader: _Reader, teams: Mapping[str, TeamConfig],
-           brands: Mapping[str, BrandConfig]) -> dict[str, tuple[str, ...]]:
+           brands: Mapping[str, BrandConfig], where: str = "route") -> dict[str, tuple[str, ...]]:
     match: dict[str, tuple[str, ...]] = {}
     for label in MATCH_LABELS:
         values = reader.get(label, _strings)
@@ -284,7 +342,7 @@ def _match(reader: _Reader, teams: Mapping[str, TeamConfig],
     for label, defined in known.items():
         for value in match.get(label, ()):
             if value not in defined:
-                reader.error(f'undefined {label} "{value}" used in route', name=label)
+                reader.error(f'undefined {label} "{value}" used in {where}', name=label)
     for severity in match.get("severity", ()):
         if severity not in tuple(Severity):
             reader.error(f"unknown severity {severity!r} (info, warning, critical)", name="severity")
@@ -293,8 +351,9 @@ def _match(reader: _Reader, teams: Mapping[str, TeamConfig],
 
 
 def _route(reader: _Reader, inherited_team: str | None, teams: Mapping[str, TeamConfig],
-           brands: Mapping[str, BrandConfig]) -> RouteConfig:
+           brands: Mapping[str, BrandConfig], inherited: RouteOptions | None = None) -> RouteConfig:
     team = reader.get("team", _string, inherited_team, required=inherited_team is None)
+    options = _route_options(reader, inherited or RouteOptions())
     if "team" in reader.data and team is not None and team not in teams:
         reader.error(f'undefined team "{team}" used in route', name="team")
     match = _match(reader.child("match"), teams, brands)
@@ -309,10 +368,102 @@ def _route(reader: _Reader, inherited_team: str | None, teams: Mapping[str, Team
             for index, item in enumerate(raw_routes):
                 child = _Reader(item, f"{reader.key('routes')}[{index}]", reader.file, reader.errors,
                                 raw_routes.line_of(index))
-                children.append(_route(child, team, teams, brands))
+                children.append(_route(child, team, teams, brands, options))
     reader.finish()
     return RouteConfig(team=team or "", match=match, min_severity=min_severity, continue_=continue_,
-                       routes=tuple(children))
+                       routes=tuple(children), options=options)
+
+
+def _non_negative_duration(value: Any) -> timedelta:
+    result = parse_duration(value)
+    if result < timedelta(0):
+        raise ValueError(f"duration must not be negative, got {value!r}")
+    return result
+
+
+def _route_options(reader: _Reader, inherited: RouteOptions) -> RouteOptions:
+    """The options written on this route over the ``inherited`` ones (a new object: the parent's
+    options are never changed). ``quiet_hours: false`` turns inherited quiet hours off."""
+    values: dict[str, Any] = {}
+    for name, convert in (("group_wait", _non_negative_duration), ("group_interval", _non_negative_duration),
+                          ("repeat_interval", _duration)):
+        value = reader.get(name, convert)
+        if value is not None:
+            values[name] = value
+    if "quiet_hours" in reader.data:
+        raw = reader.data["quiet_hours"]
+        if raw is False:
+            reader.used.add("quiet_hours")
+            values["quiet_hours"] = None
+        else:
+            quiet = _quiet_hours(reader.child("quiet_hours"))
+            if quiet is not None:
+                values["quiet_hours"] = quiet
+    return replace(inherited, **values)
+
+
+def _clock_time(value: Any) -> time:
+    text = value if isinstance(value, str) else ""
+    try:
+        hours, minutes = (int(part) for part in text.split(":"))
+        if len(text.split(":")[1]) != 2:
+            raise ValueError
+        return time(hours, minutes)
+    except ValueError:
+        raise ValueError(f'expected a time of day such as "22:00", got {value!r}') from None
+
+
+def _timezone(value: Any) -> str:
+    name = _string(value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+    return name
+
+
+def _quiet_hours(reader: _Reader) -> QuietHours | None:
+    start = reader.get("from", _clock_time, required=True)
+    end = reader.get("to", _clock_time, required=True)
+    zone = reader.get("timezone", _timezone, "UTC")
+    except_critical = reader.get("except_critical", _bool, True)
+    reader.finish()
+    if start is None or end is None or zone is None:
+        return None
+    if start == end:
+        reader.error("quiet hours must not start and end at the same time", name="to")
+        return None
+    return QuietHours(start=start, end=end, timezone=zone, except_critical=except_critical)
+
+
+MATCH_LABELS_TEXT = ", ".join(MATCH_LABELS)
+
+
+def _inhibit(reader_root: _Reader, teams: Mapping[str, TeamConfig],
+             brands: Mapping[str, BrandConfig]) -> tuple[InhibitRule, ...]:
+    reader_root.used.add("inhibit")
+    raw = reader_root.data.get("inhibit")
+    if raw is None:
+        return ()
+    if not isinstance(raw, LocatedList):
+        reader_root.error(f"expected a list of inhibit rules, got {_kind(raw)}", name="inhibit")
+        return ()
+    rules = []
+    for index, item in enumerate(raw):
+        rule = _Reader(item, f"inhibit[{index}]", reader_root.file, reader_root.errors, raw.line_of(index))
+        source = _match(rule.child("source"), teams, brands, "inhibit rule")
+        target = _match(rule.child("target"), teams, brands, "inhibit rule")
+        equal = rule.get("equal", _strings, ())
+        for label in equal:
+            if label not in MATCH_LABELS:
+                rule.error(f"unknown label {label!r} in equal (expected {MATCH_LABELS_TEXT})", name="equal")
+        if not source:
+            rule.error("an inhibit rule needs a source matcher", line=rule.data.line)
+        if not target:
+            rule.error("an inhibit rule needs a target matcher", line=rule.data.line)
+        rule.finish()
+        rules.append(InhibitRule(source=source, target=target, equal=equal))
+    return tuple(rules)
 
 
 def _version(value: Any) -> int:
@@ -352,7 +503,7 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
         team = teams_reader.child(name)
         teams[name] = TeamConfig(name=name, slack_channel=team.get("slack_channel", _optional_string),
                                  mention=team.get("mention", _optional_string),
-                                 webhook_url=team.get("webhook_url", _secret))
+                                 webhook=_webhook(team) if "webhook" in team.data else None)
         team.finish()
 
     brands: dict[str, BrandConfig] = {}
@@ -369,11 +520,27 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
 
     sources = _sources(root.child("sources"), brands)
     route = _route(root.child("route"), None, teams, brands)
+    inhibit = _inhibit(root, teams, brands)
+    notify_reader = root.child("notify")
+    notify = NotifyConfig(overdue_after=notify_reader.get("overdue_after", _duration, NotifyConfig().overdue_after))
+    notify_reader.finish()
     root.finish()
     if errors:
         raise ConfigErrors(sorted(errors, key=lambda e: (e.line or 0, e.key)))
     return Config(path=file, store=store, listen=listen, dashboard_url=dashboard_url, ingest_token=ingest_token,
-                  detection=detection, brands=brands, sources=sources, teams=teams, route=route, slack=slack)
+                  detection=detection, brands=brands, sources=sources, teams=teams, route=route, slack=slack,
+                  inhibit=inhibit, notify=notify)
+
+
+def _webhook(team: _Reader) -> WebhookConfig | None:
+    reader = team.child("webhook")
+    url = reader.get("url", _secret, required=True)
+    secret = reader.get("secret", _secret)
+    reader.finish()
+    if url is not None and not url.reveal().startswith(("https://", "http://")):
+        reader.error("webhook url must start with https:// or http://", name="url")
+        return None
+    return WebhookConfig(url=url, secret=secret) if url is not None else None
 
 
 def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, SourceConfig]:

@@ -1,4 +1,5 @@
-"""Incident lifecycle as a pure function: open, escalate, update, resolve.
+"""Incident lifecycle as pure functions: open, escalate, update, resolve; and people's actions
+(acknowledge, snooze, resolve by hand), each returning the new incident and the alert event to send.
 
 One open incident per brand. A new anomaly for a brand with an open incident updates it instead of
 opening another; the incident resolves only after ``keep_firing_for`` without any anomaly and
@@ -8,10 +9,12 @@ pauses for a night does not flap.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
+from enum import StrEnum
 
-from service.domain import AlertState, Incident, Signal
+from service.domain import Alert, AlertState, Incident, Signal
 
 UPDATE_GROWTH = 2.0
 """An open incident is re-notified ("updated") when its window volume reaches this multiple of
@@ -68,3 +71,63 @@ def advance(incident: Incident | None, signal: Signal, keep_firing_for: timedelt
                           notified_volume=signal.volume)
         return Transition(incident=updated, state=AlertState.UPDATED)
     return Transition(incident=replace(incident, **figures), state=None)
+
+
+# -- people's actions (Slack buttons) ----------------------------------------------------------------
+
+class Action(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Acted:
+    """The result of a person's action: the incident to save and the alert event that shows it."""
+
+    incident: Incident
+    alert: Alert
+    action: Action
+    user: str
+    snoozed_until: datetime | None = None
+
+    def __iter__(self) -> Iterator[Incident | Alert]:
+        """``incident, alert = acknowledge(...)`` works."""
+        return iter((self.incident, self.alert))
+
+
+def acknowledge(incident: Incident, user: str, now: datetime) -> Acted:
+    """``user`` takes the incident in hand (recorded in ``acknowledged_by``; the first one stays)."""
+    acked = replace(incident, acknowledged_by=incident.acknowledged_by or user,
+                    updated_at=max(now, incident.updated_at), events=incident.events + 1)
+    return Acted(incident=acked, alert=action_alert(acked, now, f"Acknowledged by {user}"),
+                 action=Action.ACKNOWLEDGED, user=user)
+
+
+def snooze(incident: Incident, user: str, until: datetime, *, now: datetime | None = None) -> Acted:
+    """No routine updates until ``until`` (escalation to critical and resolution still notify). The
+    caller records ``until`` (``Dispatcher.apply_action`` stores it as ref ``snooze:<incident id>``)."""
+    at = now or incident.updated_at
+    snoozed = replace(incident, acknowledged_by=incident.acknowledged_by or user,
+                      updated_at=max(at, incident.updated_at), events=incident.events + 1)
+    return Acted(incident=snoozed, alert=action_alert(snoozed, at, f"Snoozed by {user} until {until:%H:%M} UTC"),
+                 action=Action.SNOOZED, user=user, snoozed_until=until)
+
+
+def resolve_manually(incident: Incident, user: str, now: datetime) -> Acted:
+    """``user`` declares the incident over: resolved now (a later spike opens a new incident)."""
+    resolved = replace(incident, state=AlertState.RESOLVED, resolved_at=now, updated_at=max(now, incident.updated_at),
+                       acknowledged_by=incident.acknowledged_by or user, events=incident.events + 1)
+    return Acted(incident=resolved, alert=action_alert(resolved, now, f"Resolved by {user}"),
+                 action=Action.RESOLVED, user=user)
+
+
+def action_alert(incident: Incident, at: datetime, what: str) -> Alert:
+    """The alert event showing an action: the incident's figures, the action as its summary."""
+    state = AlertState.RESOLVED if incident.resolved_at is not None else AlertState.UPDATED
+    return Alert(at=at, brand=incident.brand, incident_id=incident.id, state=state, severity=incident.severity,
+                 crisis_type=incident.crisis_type, resemblance=incident.resemblance, volume=incident.volume,
+                 negative_share=incident.negative_share, summary=f"{incident.brand}: {what}",
+                 expected_volume=incident.expected_volume,
+                 baseline_negative_share=incident.baseline_negative_share, explanation=incident.explanation,
+                 opened_at=incident.opened_at, sequence=incident.events)

@@ -30,7 +30,7 @@ log = logging.getLogger("crisiswatch.pipeline")
 
 EVALUATION_DELAY = timedelta(minutes=1)
 """A bucket is evaluated this long after it closes, so mentions collected a little late still count."""
-CHECKPOINT_EVERY = timedelta(hours=1)
+CHECKPOINT_EVERY = timedelta(hours=3)
 EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
@@ -151,6 +151,7 @@ class Pipeline:
         if self.dispatcher is not None:
             if alerts:
                 self.dispatcher.dispatch(alerts, now)
+            self.dispatcher.remind(now)  # repeat_interval reminders, on the tick's clock
             self.dispatcher.deliver_due(now)
         return alerts
 

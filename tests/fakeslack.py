@@ -1,8 +1,10 @@
 """A small fake Slack Web API for tests: the real slack-sdk talks to it over HTTP on 127.0.0.1.
 
-Implements ``chat.postMessage``, ``chat.update``, ``auth.test``, an incoming-webhook path and the
-three steps of ``files_upload_v2`` (``files.getUploadURLExternal``, the upload URL,
-``files.completeUploadExternal``). It checks the bearer token (``invalid_auth`` / ``not_authed``,
+Implements ``chat.postMessage``, ``chat.update``, ``auth.test``, ``conversations.history``,
+``conversations.replies`` and ``conversations.list`` (with message metadata when
+``include_all_metadata`` is true, newest first / thread order, ``limit`` and ``cursor`` paging), an
+incoming-webhook path and the three steps of ``files_upload_v2`` (``files.getUploadURLExternal``, the
+upload URL, ``files.completeUploadExternal``). It checks the bearer token (``invalid_auth`` / ``not_authed``,
 answered with HTTP 200 like Slack), validates Block Kit limits (``invalid_blocks`` for more than 50
 blocks, section text over 3,000 characters, header over 150, ...), keeps the messages per channel,
 records every call, and injects failures on demand::
@@ -230,6 +232,9 @@ class FakeSlack:
             "chat.update": self._update,
             "files.getUploadURLExternal": self._get_upload_url,
             "files.completeUploadExternal": self._complete_upload,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
+            "conversations.list": self._list,
         }
         handler = handlers.get(method)
         return handler(body) if handler else _api_error("unknown_method")
@@ -265,6 +270,30 @@ class FakeSlack:
             found[0].metadata = body.get("metadata", found[0].metadata)
             found[0].edits += 1
         return _ok({"channel": channel, "ts": body["ts"], "text": body.get("text")})
+
+    def _history(self, body: dict[str, Any]) -> _Reply:
+        channel = str(body.get("channel") or "")
+        with self._lock:
+            known = channel in self.channels.values() or any(m.channel == channel for m in self.messages)
+            found = [m for m in self.messages if m.channel == channel and m.thread_ts is None]
+        if not known:
+            return _api_error("channel_not_found")  # like Slack: ids only, not "#name"
+        found.sort(key=lambda m: m.ts, reverse=True)
+        return _page(found, body, lambda m: _listed(m, body))
+
+    def _replies(self, body: dict[str, Any]) -> _Reply:
+        channel, ts = str(body.get("channel") or ""), str(body.get("ts") or "")
+        with self._lock:
+            parent = [m for m in self.messages if m.channel == channel and m.ts == ts and m.thread_ts is None]
+            replies = [m for m in self.messages if m.channel == channel and m.thread_ts == ts]
+        if not parent:
+            return _api_error("thread_not_found")
+        return _page(parent + sorted(replies, key=lambda m: m.ts), body, lambda m: _listed(m, body))
+
+    def _list(self, body: dict[str, Any]) -> _Reply:
+        with self._lock:
+            channels = [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()]
+        return _page(channels, body, lambda c: c, key="channels")
 
     def _message_problem(self, body: dict[str, Any]) -> _Reply | None:
         channel = str(body.get("channel") or "")
@@ -415,6 +444,25 @@ def _bearer(header: str | None) -> str | None:
     if not header or not header.startswith("Bearer "):
         return None
     return header.removeprefix("Bearer ").strip() or None
+
+
+def _listed(message: Message, body: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {"type": "message", "ts": message.ts, "text": message.text}
+    if message.thread_ts:
+        item["thread_ts"] = message.thread_ts
+    if message.metadata and str(body.get("include_all_metadata", "")).lower() in ("1", "true"):
+        item["metadata"] = message.metadata if isinstance(message.metadata, dict) else json.loads(message.metadata)
+    return item
+
+
+def _page(items: list[Any], body: dict[str, Any], show: Any, key: str = "messages") -> _Reply:
+    """One page of ``items`` (``limit``, default 100; ``cursor`` = offset) in Slack's shape."""
+    limit = int(body.get("limit") or 100)
+    offset = int(body.get("cursor") or 0)
+    chunk = items[offset:offset + limit]
+    more = offset + limit < len(items)
+    return _ok({key: [show(item) for item in chunk], "has_more": more,
+                "response_metadata": {"next_cursor": str(offset + limit) if more else ""}})
 
 
 def _ok(data: dict[str, Any]) -> _Reply:

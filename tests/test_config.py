@@ -173,3 +173,82 @@ def test_durations(text: str, seconds: float) -> None:
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration(text)
+
+
+def test_route_options_inherited_and_notify_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOOK_SECRET", "hook-secret-value")
+    config = parse_config(MINIMAL.replace("route:\n  team: desk\n", """\
+route:
+  team: desk
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 4h
+  quiet_hours: {from: "22:00", to: "07:00", timezone: Europe/Paris, except_critical: false}
+  routes:
+    - match: {severity: critical}
+      group_wait: 0s
+      quiet_hours: false
+    - match: {brand: peugeot}
+inhibit:
+  - source: {severity: critical}
+    target: {severity: [warning, info]}
+    equal: [brand]
+notify:
+  overdue_after: 10m
+""").replace("    slack_channel: \"#desk\"\n", "    slack_channel: \"#desk\"\n    webhook:\n"
+             "      url: https://hooks.example.com/crisis\n      secret: ${HOOK_SECRET}\n"))
+    root, critical, peugeot = config.route, *config.route.routes
+    assert root.options.group_wait == timedelta(seconds=30) and root.options.repeat_interval == timedelta(hours=4)
+    assert root.options.quiet_hours is not None and not root.options.quiet_hours.except_critical
+    assert critical.options.group_wait == timedelta(0) and critical.options.quiet_hours is None
+    assert critical.options.group_interval == timedelta(minutes=5)  # inherited
+    assert peugeot.options == root.options
+    [rule] = config.inhibit
+    assert rule.source == {"severity": ("critical",)} and rule.target == {"severity": ("warning", "info")}
+    assert rule.equal == ("brand",)
+    assert config.notify.overdue_after == timedelta(minutes=10)
+    hook = config.teams["desk"].webhook
+    assert hook is not None and hook.secret is not None and hook.secret.reveal() == "hook-secret-value"
+    assert "hook-secret-value" not in repr(config)
+
+
+def test_defaults_keep_routing_immediate() -> None:
+    config = parse_config(MINIMAL)
+    assert config.route.options.group_wait == timedelta(0) and config.route.options.repeat_interval is None
+    assert config.inhibit == () and config.notify.overdue_after == timedelta(minutes=15)
+
+
+@pytest.mark.parametrize(("snippet", "expected"), [
+    ("  group_wait: soon\n",
+     ["alerts.yaml:10: route.group_wait: expected a duration such as 5m, 2h or 7d, got 'soon'"]),
+    ("  repeat_interval: 0s\n", ["alerts.yaml:10: route.repeat_interval: duration must be positive, got '0s'"]),
+    ("  quiet_hours: {from: \"22h\", to: \"07:00\"}\n",
+     ['alerts.yaml:10: route.quiet_hours.from: expected a time of day such as "22:00", got \'22h\'']),
+    ("  quiet_hours: {from: \"22:00\", to: \"25:00\"}\n",
+     ['alerts.yaml:10: route.quiet_hours.to: expected a time of day such as "22:00", got \'25:00\'']),
+    ("  quiet_hours: {from: \"22:00\"}\n", ["alerts.yaml:10: route.quiet_hours: missing required key 'to'"]),
+    ("  quiet_hours: {from: \"22:00\", to: \"22:00\"}\n",
+     ["alerts.yaml:10: route.quiet_hours.to: quiet hours must not start and end at the same time"]),
+    ("  quiet_hours: {from: \"22:00\", to: \"07:00\", timezone: Mars/Olympus}\n",
+     ["alerts.yaml:10: route.quiet_hours.timezone: unknown time zone 'Mars/Olympus' "
+      "(use an IANA name such as Europe/Paris)"]),
+    ("  quiet_hours: {from: \"22:00\", to: \"07:00\", except: true}\n",
+     ["alerts.yaml:10: route.quiet_hours.except: unknown key 'except'"]),
+    ("inhibit:\n  - source: {severity: critical}\n    target: {brand: opel}\n    equal: [colour]\n",
+     ['alerts.yaml:12: inhibit[0].target.brand: undefined brand "opel" used in inhibit rule',
+      "alerts.yaml:13: inhibit[0].equal: unknown label 'colour' in equal (expected brand, team, severity, "
+      "crisis_type, lang)"]),
+    ("inhibit:\n  - source: {severity: critical}\n", ["alerts.yaml:11: inhibit[0]: an inhibit rule needs a "
+                                                    "target matcher"]),
+    ("inhibit: {source: x}\n", ["alerts.yaml:10: inhibit: expected a list of inhibit rules, got a mapping"]),
+    ("notify:\n  overdue_after: never\n",
+     ["alerts.yaml:11: notify.overdue_after: expected a duration such as 5m, 2h or 7d, got 'never'"]),
+])
+def test_route_option_errors_are_exact(snippet: str, expected: list[str]) -> None:
+    assert errors_of(MINIMAL + snippet) == expected
+
+
+def test_webhook_needs_an_http_url() -> None:
+    text = MINIMAL.replace("    slack_channel: \"#desk\"\n", "    webhook: {url: \"ftp://x\"}\n")
+    assert errors_of(text) == ["alerts.yaml:7: teams.desk.webhook.url: webhook url must start with https:// or "
+                               "http://"]

@@ -73,3 +73,32 @@ def test_elevated_signal_keeps_the_incident_open() -> None:
     assert incident.is_open
     assert advance(incident, signal(595 + 175, None), KEEP) is None  # last elevated at minute 595
     assert advance(incident, signal(595 + 180, None), KEEP).state is AlertState.RESOLVED
+
+
+def test_people_actions_return_the_incident_and_the_alert_to_send() -> None:
+    from service.incidents import Action, acknowledge, resolve_manually, snooze
+
+    opened = advance(None, signal(0, Severity.WARNING), KEEP)
+    assert opened is not None
+    incident = opened.incident
+    now = T0 + timedelta(minutes=12)
+    acked = acknowledge(incident, "alice", now)
+    assert acked.action is Action.ACKNOWLEDGED and acked.incident.acknowledged_by == "alice"
+    assert acked.incident.events == 2 and acked.alert.sequence == 2 and acked.alert.state is AlertState.UPDATED
+    assert acked.alert.summary == "toyota: Acknowledged by alice" and acked.alert.at == now
+    assert incident.acknowledged_by is None  # pure: the input is unchanged
+    incident_after, alert_after = acked  # unpacks as (incident, alert)
+    assert incident_after is acked.incident and alert_after is acked.alert
+
+    later = snooze(acked.incident, "bob", now + timedelta(hours=1), now=now)
+    assert later.snoozed_until == now + timedelta(hours=1) and later.incident.acknowledged_by == "alice"
+    assert later.alert.sequence == 3 and "Snoozed by bob until 13:12 UTC" in later.alert.summary
+    assert later.incident.is_open
+
+    done = resolve_manually(later.incident, "carol", now + timedelta(minutes=5))
+    assert not done.incident.is_open and done.incident.resolved_at == now + timedelta(minutes=5)
+    assert done.alert.state is AlertState.RESOLVED and done.alert.sequence == 4
+    assert done.incident.state is AlertState.RESOLVED
+    reopened = advance(done.incident, signal(30, Severity.CRITICAL), KEEP)
+    assert reopened is not None and reopened.state is AlertState.FIRING  # a later spike opens a new incident
+    assert reopened.incident.id != done.incident.id

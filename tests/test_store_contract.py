@@ -15,7 +15,7 @@ import pytest
 
 from service.domain import AlertState, Bucket, Exemplar, Incident, Severity
 from service.store import StoreError, detector_state_name, open_store
-from service.store.base import BucketDelta, OutboxItem, Store
+from service.store.base import BucketDelta, Matcher, MatchOp, OutboxItem, Silence, Store
 from service.store.sqlite import SQLiteStore
 
 T0 = datetime(2010, 1, 21, 10, 0, tzinfo=UTC)
@@ -520,3 +520,50 @@ def test_rediss_tls_url(private_redis, tmp_path) -> None:
         assert store.mark_seen(["a"], T0) == set()
     finally:
         store.close()
+
+
+# -- silences ----------------------------------------------------------------------------------------
+
+def a_silence(silence_id: str, starts: datetime, hours: float, **matchers: str) -> Silence:
+    return Silence(id=silence_id, matchers=tuple(Matcher(label=k, value=v, op=MatchOp.REGEX if "*" in v
+                                                         else MatchOp.EQUAL) for k, v in matchers.items()),
+                   starts_at=starts, ends_at=starts + timedelta(hours=hours), created_by="alice",
+                   comment="recall already handled « ok »", created_at=starts - FIVE)
+
+
+def test_silences_round_trip_and_active_filter(store: Store) -> None:
+    early = a_silence("s1", T0, 2, brand="toyota")
+    later = a_silence("s2", T0 + timedelta(hours=1), 1, brand="peugeot", severity="warn.*")
+    store.add_silence(later)
+    store.add_silence(early)
+    assert store.silences() == [early, later]
+    assert store.silence("s2") == later and store.silence("nope") is None
+    assert store.silence("s2").matchers[1].op is MatchOp.REGEX
+    assert store.silences(active_at=T0 - FIVE) == []
+    assert store.silences(active_at=T0) == [early]  # start is inclusive
+    assert store.silences(active_at=T0 + timedelta(hours=1, minutes=30)) == [early, later]
+    assert store.silences(active_at=T0 + timedelta(hours=2)) == []  # end is exclusive
+    store.add_silence(replace(early, comment="edited"))
+    assert store.silence("s1").comment == "edited" and len(store.silences()) == 2
+
+
+def test_expire_silence(store: Store) -> None:
+    store.add_silence(a_silence("s1", T0, 2, brand="toyota"))
+    store.add_silence(a_silence("future", T0 + timedelta(days=1), 2, brand="toyota"))
+    at = T0 + timedelta(minutes=30)
+    ended = store.expire_silence("s1", at)
+    assert ended is not None and ended.ends_at == at and ended.starts_at == T0
+    assert store.silences(active_at=at) == []
+    assert store.expire_silence("s1", at + timedelta(hours=5)).ends_at == at  # an earlier end is kept
+    never = store.expire_silence("future", at)
+    assert never is not None and never.starts_at == never.ends_at == at
+    assert store.expire_silence("missing", at) is None
+
+
+def test_silences_survive_reopen(backend: Backend) -> None:
+    if not backend.reopenable:
+        pytest.skip("an in-memory store forgets everything when closed, by design")
+    first = backend.open()
+    first.add_silence(a_silence("s1", T0, 2, brand="toyota"))
+    first.close()
+    assert [s.id for s in backend.open().silences(active_at=T0)] == ["s1"]

@@ -11,6 +11,21 @@ sources, URLs) goes through :mod:`service.notify.escape`; ``mrkdwn`` objects hol
 
 Slack's limits are respected by construction: at most 50 blocks, 3,000 characters per section text,
 2,000 per field, 150 for the header, 4,000 for the fallback text (UTF-16 units, see ``slack_len``).
+
+With an :class:`~service.notify.context.AlertContext`, the main message also shows the incident's
+status (acknowledged by, snoozed until, resolved by) and the top terms; with ``interactive=True``
+(bot mode) it ends with an ``actions`` block (``block_id`` ``crisiswatch_actions``) of three buttons,
+which Slack posts to the interactivity URL (``POST /slack/actions``) as a ``block_actions`` payload:
+
+=======================  ===================  ==========================================
+``action_id``            button               ``value``
+=======================  ===================  ==========================================
+``incident_acknowledge``  Acknowledge          the incident id (e.g. ``toyota-20100121T1905Z``)
+``incident_snooze_1h``    Snooze 1 h           the incident id
+``incident_resolve``      Resolve (confirmed)  the incident id
+=======================  ===================  ==========================================
+
+A resolved incident's message has no buttons.
 """
 
 from __future__ import annotations
@@ -20,8 +35,13 @@ from typing import Any
 
 from service.domain import Alert, AlertState, Exemplar, Severity
 from service.notify.base import Target
+from service.notify.context import AlertContext
 from service.notify.escape import escape_mrkdwn, escape_plain, link_host, link_url, truncate
 
+ACTION_ACKNOWLEDGE = "incident_acknowledge"
+ACTION_SNOOZE = "incident_snooze_1h"
+ACTION_RESOLVE = "incident_resolve"
+ACTIONS_BLOCK_ID = "crisiswatch_actions"
 MAX_BLOCKS = 50
 MAX_SECTION_TEXT = 3000
 MAX_FIELD_TEXT = 2000
@@ -37,6 +57,8 @@ Block = dict[str, Any]
 
 _SEVERITY_EMOJI = {Severity.INFO: "🔵", Severity.WARNING: "🟠", Severity.CRITICAL: "🔴"}
 _RESOLVED_EMOJI = "✅"
+_ACTION_LEADS = {"acknowledged": ("✋", "Acknowledged"), "snoozed": ("💤", "Snoozed"),
+                 "resolved": (_RESOLVED_EMOJI, "Resolved by hand"), "reminder": ("⏰", "Reminder")}
 _STATE_WORDS = {
     AlertState.FIRING: "new incident",
     AlertState.ESCALATED: "escalated",
@@ -45,30 +67,80 @@ _STATE_WORDS = {
 }
 
 
-def render_alert(alert: Alert, target: Target) -> dict[str, Any]:
-    """The incident's main message for ``alert`` as delivered to ``target``."""
+def render_alert(alert: Alert, target: Target, context: AlertContext | None = None, *,
+                 interactive: bool = False) -> dict[str, Any]:
+    """The incident's main message for ``alert`` as delivered to ``target`` (with the status and top
+    terms of ``context`` when given, and the action buttons when ``interactive``)."""
+    extra = [*_status(alert, context), *_terms(context)]
     if alert.state is AlertState.RESOLVED:
-        blocks = [_header(alert), *_resolved_body(alert), _footer(alert, target)]
+        blocks = [_header(alert), *_resolved_body(alert), *extra, _footer(alert, target)]
     else:
         blocks = [
             _header(alert),
             _section(_with_mention(_summary(alert), alert, target)),
             _figures(alert),
             *_explanation(alert),
+            *extra,
             *_mentions(alert.top_mentions),
+            *(_buttons(alert, context) if interactive else []),
             _footer(alert, target),
         ]
     return {"text": fallback_text(alert, target), "blocks": _cap(blocks)}
 
 
-def render_thread_reply(alert: Alert, target: Target | None = None) -> dict[str, Any]:
+def _status(alert: Alert, context: AlertContext | None) -> list[Block]:
+    if context is None:
+        return []
+    parts = []
+    if context.action == "resolved" and context.actor:
+        parts.append(f"✅ Resolved by {escape_mrkdwn(context.actor, 80)}")
+    if context.acknowledged_by:
+        parts.append(f"✋ Acknowledged by {escape_mrkdwn(context.acknowledged_by, 80)}")
+    if context.snoozed_until is not None and alert.state is not AlertState.RESOLVED:
+        parts.append(f"💤 Snoozed until {_date(context.snoozed_until)}")
+    return [_context([" · ".join(parts)])] if parts else []
+
+
+def _terms(context: AlertContext | None) -> list[Block]:
+    terms = [escape_mrkdwn(term, 40) for term in (context.top_terms if context else ()) if term.strip()]
+    return [_context(["*Top terms* " + " · ".join(terms)])] if terms else []
+
+
+def _buttons(alert: Alert, context: AlertContext | None) -> list[Block]:
+    acknowledged = bool(context and context.acknowledged_by)
+    snoozed = bool(context and context.snoozed_until)
+    value = alert.incident_id[:2000]
+    acknowledge: Block = {"type": "button", "action_id": ACTION_ACKNOWLEDGE, "value": value,
+                          "text": {"type": "plain_text", "text": "Acknowledged ✓" if acknowledged else "Acknowledge"}}
+    if not acknowledged:
+        acknowledge["style"] = "primary"
+    snooze: Block = {"type": "button", "action_id": ACTION_SNOOZE, "value": value,
+                     "text": {"type": "plain_text", "text": "Snooze 1 h more" if snoozed else "Snooze 1 h"}}
+    resolve: Block = {
+        "type": "button", "action_id": ACTION_RESOLVE, "value": value, "style": "danger",
+        "text": {"type": "plain_text", "text": "Resolve"},
+        "confirm": {"title": {"type": "plain_text", "text": "Resolve this incident?"},
+                    "text": {"type": "plain_text", "text": "A new spike will open a new incident."},
+                    "confirm": {"type": "plain_text", "text": "Resolve"},
+                    "deny": {"type": "plain_text", "text": "Cancel"}},
+    }
+    return [{"type": "actions", "block_id": ACTIONS_BLOCK_ID, "elements": [acknowledge, snooze, resolve]}]
+
+
+def render_thread_reply(alert: Alert, target: Target | None = None,
+                        context: AlertContext | None = None) -> dict[str, Any]:
     """A compact update for the incident's thread: state, figures and summary in one section.
 
     ``target.mention`` is prepended when the alert escalates to critical (the edited main message
-    notifies nobody, the reply does).
+    notifies nobody, the reply does). A person's action or a reminder (``context.action``) leads
+    with what happened.
     """
     emoji = _RESOLVED_EMOJI if alert.state is AlertState.RESOLVED else _SEVERITY_EMOJI[alert.severity]
-    if alert.state is AlertState.RESOLVED:
+    action = context.action if context else None
+    if action in _ACTION_LEADS:
+        emoji, word = _ACTION_LEADS[action]
+        lead = f"{emoji} *{word}* · {alert.severity}"
+    elif alert.state is AlertState.RESOLVED:
         lead = f"{emoji} *Resolved*{_duration_suffix(alert)}"
     else:
         lead = f"{emoji} *{_STATE_WORDS[alert.state].capitalize()}* · {alert.severity}"

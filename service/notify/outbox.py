@@ -1,24 +1,40 @@
 """Dispatch through a durable outbox: every alert is recorded before it is sent, then delivered,
-in order per incident and receiver, retried with backoff until it is.
+in order per incident and receiver, retried with backoff until it is, and posted exactly once.
 
-Stages: route (pure, :mod:`service.notify.route`) -> enqueue one outbox item per (team, notifier)
--> deliver what is due on the clock's ``now``. Retry timing is computed from ``now`` so replay on a
-simulated clock retries exactly as production would.
+Stages: route (pure, :mod:`service.notify.route`) -> decide per team (pure,
+:mod:`service.notify.decide`: silences, inhibition, snooze, group wait/interval, quiet hours; the
+reason is logged) -> enqueue one outbox item per (team, notifier), scheduled for the decided time,
+with its :class:`~service.notify.context.AlertContext` in the payload -> deliver what is due on the
+clock's ``now``. Before each attempt an *intent* is recorded (ref ``intent:<key>``); when an earlier
+attempt may have reached the receiver, the notifier is told (``maybe_sent``) and looks the message up
+instead of posting it again. Nothing here reads the wall clock: replay retries, waits and reminds
+exactly as production would.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from service.config import Config, TeamConfig
-from service.domain import Alert
+from service.config import Config, RouteConfig, RouteOptions, TeamConfig
+from service.domain import Alert, AlertState
+from service.incidents import Acted, action_alert
+from service.notify import gather
 from service.notify.base import DeliveryError, Notifier, Target
-from service.notify.route import teams_for
+from service.notify.context import CONTEXT_KEY, AlertContext
+from service.notify.decide import Event, Kind, LineLog, decide, reminder_due
+from service.notify.delivery import ContextNotifier, Delivery
+from service.notify.gather import labels_of
+from service.notify.route import routes_for
+from service.notify.silence import describe, inhibited_by, silenced_by
 from service.store.base import OutboxItem, Store
+
+__all__ = ["Dispatcher", "OutboxHealth", "backoff", "labels_of"]
 
 log = logging.getLogger("crisiswatch.notify")
 
@@ -27,7 +43,9 @@ MAX_RETRY = timedelta(minutes=10)
 PERMANENT_RETRY = timedelta(minutes=15)
 """A non-retryable failure (revoked token, unknown channel) needs an operator; we keep the alert
 and try again at this pace rather than drop it."""
+MAX_ROUNDS = 50
 OVERDUE = timedelta(minutes=15)
+"""Default of ``notify.overdue_after`` in alerts.yaml."""
 
 
 def backoff(attempts: int, key: str, retry_after: float | None) -> timedelta:
@@ -48,13 +66,19 @@ def backoff(attempts: int, key: str, retry_after: float | None) -> timedelta:
 class DeliveryReport:
     delivered: int = 0
     failed: int = 0
+    superseded: int = 0
     errors: list[str] = field(default_factory=list)
 
 
-def labels_of(alert: Alert, config: Config, lang: str = "") -> dict[str, str]:
-    brand = config.brand(alert.brand)
-    return {"brand": alert.brand, "team": brand.team or "", "severity": str(alert.severity),
-            "crisis_type": alert.crisis_type, "lang": lang}
+@dataclass(frozen=True, kw_only=True, slots=True)
+class OutboxHealth:
+    """For ``/metrics``: undelivered notifications, how late the latest-due one is, how many are overdue."""
+
+    depth: int
+    oldest_age_seconds: float
+    overdue: int
+    overdue_alarms: int
+    """Notifications that crossed ``overdue_after`` undelivered since this process started."""
 
 
 class Dispatcher:
@@ -62,12 +86,22 @@ class Dispatcher:
 
     def __init__(self, config: Config, store: Store, notifiers: Mapping[str, Notifier]) -> None:
         self.config, self.store, self.notifiers = config, store, dict(notifiers)
+        self.overdue_after = getattr(getattr(config, "notify", None), "overdue_after", OVERDUE)
+        self.overdue_alarms = 0
+        self._alarmed: set[str] = set()
+        self._reminders = _any_repeat(config.route)
+        self._recording = threading.RLock()
+        """Serialises the read-modify-write of the notification logs (ticks and Slack actions)."""
+        self._delivering = threading.Lock()
+        """One delivery pass at a time in this process: two threads never send the same item."""
 
     def receivers(self, team: TeamConfig) -> list[str]:
         """Notifier names that can reach ``team`` (console reaches everyone)."""
         names = []
         for name in self.notifiers:
-            if name == "slack" and not (team.slack_channel or team.webhook_url or self.config.slack.webhook_url):
+            if name == "slack" and not (team.slack_channel or self.config.slack.webhook_url):
+                continue
+            if name == "webhook" and team.webhook is None:
                 continue
             names.append(name)
         return names
@@ -77,50 +111,190 @@ class Dispatcher:
         return Target(receiver=team_name, channel=team.slack_channel, mention=team.mention,
                       dashboard_url=self.config.dashboard_url)
 
+    # -- recording -----------------------------------------------------------------------------
     def dispatch(self, alerts: Sequence[Alert], now: datetime) -> int:
-        """Record one outbox item per alert, team and notifier; return how many were new."""
-        items = []
-        for alert in alerts:
-            for team_name in teams_for(self.config.route, labels_of(alert, self.config), alert.severity):
-                team = self.config.teams.get(team_name) or TeamConfig(name=team_name)
-                for notifier in self.receivers(team):
-                    receiver = f"{team_name}/{notifier}"
-                    items.append(OutboxItem(
-                        key=f"{alert.incident_id}#{alert.sequence}->{receiver}", incident_id=alert.incident_id,
-                        receiver=receiver, seq=alert.sequence, payload=alert.to_record(), created_at=now,
-                        next_attempt_at=now))
+        """Record the notifications of detection events; return how many outbox items were new."""
+        return sum(self._enqueue(alert, now, Kind.EVENT) for alert in alerts)
+
+    def apply_action(self, acted: Acted, now: datetime) -> int:
+        """Save a person's action on an incident (see :func:`service.incidents.acknowledge`, ``snooze``,
+        ``resolve_manually``) and notify it, so the Slack message shows it. The caller holds the
+        pipeline lock and then calls ``pipeline.incident_changed(brand)``."""
+        self.store.save_incident(acted.incident)
+        if acted.snoozed_until is not None:
+            self.store.set_ref(gather.snooze_ref(acted.incident.id), acted.snoozed_until.isoformat())
+        return self._enqueue(acted.alert, now, Kind.ACTION, action=str(acted.action), actor=acted.user)
+
+    def remind(self, now: datetime) -> int:
+        """Enqueue a reminder for every open incident a team has heard nothing about for its route's
+        ``repeat_interval`` (called by each detection tick, before :meth:`deliver_due`)."""
+        added = 0
+        if not self._reminders:
+            return 0
+        for incident in self.store.incidents(open_only=True, limit=1000):
+            for team_name, options in routes_for(self.config.route, labels_of(incident, self.config),
+                                                 incident.severity):
+                if options.repeat_interval is None:
+                    continue
+                for receiver in self._receivers_of(team_name):
+                    if reminder_due(gather.load_line(self.store, incident.id, receiver), options, now):
+                        alert = action_alert(incident, now, f"still ongoing, no change for {options.repeat_interval}")
+                        added += self._enqueue(alert, now, Kind.REMINDER, action="reminder", only=receiver)
+        return added
+
+    def _receivers_of(self, team_name: str) -> list[str]:
+        team = self.config.teams.get(team_name) or TeamConfig(name=team_name)
+        return [f"{team_name}/{notifier}" for notifier in self.receivers(team)]
+
+    def _enqueue(self, alert: Alert, now: datetime, kind: Kind, *, action: str | None = None,
+                 actor: str | None = None, only: str | None = None) -> int:
+        with self._recording:
+            return self._record(alert, now, kind, action=action, actor=actor, only=only)
+
+    def _record(self, alert: Alert, now: datetime, kind: Kind, *, action: str | None,
+                actor: str | None, only: str | None) -> int:
+        labels = labels_of(alert, self.config)
+        muted_by = silenced_by(self.store.silences(active_at=now), labels, now)
+        silenced = f"silence {muted_by.id} ({describe(muted_by)})" if muted_by else None
+        inhibition = inhibited_by(self.config.inhibit, labels, alert.incident_id,
+                                  gather.open_incident_labels(self.store, self.config)) if self.config.inhibit else None
+        inhibited = f"by incident {inhibition[1]}" if inhibition else None
+        snooze = gather.snoozed_until(self.store, alert.incident_id)
+        event = Event(state=alert.state, severity=alert.severity, kind=kind)
+        items: list[OutboxItem] = []
+        context: AlertContext | None = None
+        for team_name, options in routes_for(self.config.route, labels, alert.severity):
+            for receiver in self._receivers_of(team_name):
+                if only is not None and receiver != only:
+                    continue
+                line = gather.load_line(self.store, alert.incident_id, receiver)
+                decision = decide(event, line, options, now, silenced=silenced, inhibited=inhibited,
+                                  snoozed_until=snooze)
+                immediate = decision.send and decision.at <= now
+                log.log(logging.DEBUG if immediate else logging.INFO,
+                        "alert %s#%d (%s %s) to %s: %s %s%s", alert.incident_id, alert.sequence, alert.severity,
+                        alert.state if kind is Kind.EVENT else kind, receiver,
+                        f"send at {decision.at:%Y-%m-%d %H:%M:%S}Z" if decision.send else "drop", decision.reason,
+                        f" ({decision.detail})" if decision.detail else "")
+                if not decision.send:
+                    continue
+                if context is None:
+                    context = gather.build_context(self.store, self.config, alert, action=action, actor=actor)
+                items.append(self._item(alert, receiver, now, decision.at, context, options, kind))
+                gather.save_line(self.store, alert.incident_id, receiver,
+                                 LineLog(last_at=max(decision.at, line.last_at or decision.at)))
         return self.store.outbox_enqueue(items) if items else 0
 
+    @staticmethod
+    def _item(alert: Alert, receiver: str, now: datetime, at: datetime, context: AlertContext,
+              options: RouteOptions, kind: Kind) -> OutboxItem:
+        payload: dict[str, Any] = alert.to_record()
+        payload[CONTEXT_KEY] = context.to_payload()
+        routine = kind is Kind.EVENT and alert.state is AlertState.UPDATED
+        payload["delivery"] = {"due_at": at.isoformat(), "kind": str(kind),
+                               "coalesce": routine and options.group_interval > timedelta(0)}
+        suffix = "" if kind is Kind.EVENT else f"~{kind}{int(now.timestamp())}"
+        return OutboxItem(key=f"{alert.incident_id}#{alert.sequence}{suffix}->{receiver}",
+                          incident_id=alert.incident_id, receiver=receiver, seq=alert.sequence, payload=payload,
+                          created_at=now, next_attempt_at=at)
+
+    # -- delivering ----------------------------------------------------------------------------
     def deliver_due(self, now: datetime, limit: int = 100) -> DeliveryReport:
-        """Send every item that is due; a failing receiver never blocks the others."""
+        """Send every item that is due, in rounds (delivering the head of a line makes the next item
+        of that line due); a failing receiver never blocks the others."""
         report = DeliveryReport()
-        for item in self.store.outbox_due(now, limit):
+        if not self._delivering.acquire(blocking=False):
+            return report  # another thread is delivering right now; it sends what is due
+        try:
+            self._deliver_rounds(now, limit, report)
+        finally:
+            self._delivering.release()
+        return report
+
+    def _deliver_rounds(self, now: datetime, limit: int, report: DeliveryReport) -> None:
+        for _ in range(MAX_ROUNDS):
+            progress = report.delivered + report.superseded
+            self._deliver_round(now, limit, report)
+            if report.delivered + report.superseded == progress:
+                break
+
+    def _deliver_round(self, now: datetime, limit: int, report: DeliveryReport) -> None:
+        due = self.store.outbox_due(now, limit)
+        pending = self.store.outbox_pending() if any(_coalesces(i) for i in due) else []
+        for item in due:
             team_name, _, notifier_name = item.receiver.rpartition("/")
             notifier = self.notifiers.get(notifier_name)
             if notifier is None:
                 continue  # that notifier is not configured in this process; another may deliver it
-            ref_name = f"thread:{item.incident_id}:{item.receiver}"
+            if _superseded(item, pending, now):
+                log.info("alert %s superseded by a later update of the same incident (group interval)", item.key)
+                self.store.outbox_delivered(item.key, now)
+                report.superseded += 1
+                continue
             try:
-                ref = notifier.send(Alert.from_record(item.payload), self.target(team_name),
-                                    self.store.get_ref(ref_name))
+                ref = self._send(notifier, item, self.target(team_name))
             except DeliveryError as exc:
                 report.failed += 1
                 report.errors.append(f"{item.key}: {exc}")
                 self._failed(item, exc, now)
                 continue
             if ref:
-                self.store.set_ref(ref_name, ref)
+                self.store.set_ref(self._thread_ref_name(item), ref)
             self.store.outbox_delivered(item.key, now)
             report.delivered += 1
-        return report
+
+    @staticmethod
+    def _thread_ref_name(item: OutboxItem) -> str:
+        return f"thread:{item.incident_id}:{item.receiver}"
+
+    def _send(self, notifier: Notifier, item: OutboxItem, target: Target) -> str | None:
+        thread_ref = self.store.get_ref(self._thread_ref_name(item))
+        alert = Alert.from_record(item.payload)
+        if not isinstance(notifier, ContextNotifier):
+            return notifier.send(alert, target, thread_ref)
+        intent = f"intent:{item.key}"
+        maybe_sent = item.attempts > 0 or self.store.get_ref(intent) is not None
+        self.store.set_ref(intent, "1")  # recorded before sending: a crash after this is detected on retry
+        return notifier.deliver(Delivery(alert=alert, target=target, thread_ref=thread_ref, maybe_sent=maybe_sent,
+                                         context=AlertContext.from_payload(item.payload), key=item.key))
 
     def _failed(self, item: OutboxItem, error: DeliveryError, now: datetime) -> None:
         attempts = item.attempts + 1
         delay = backoff(attempts, item.key, error.retry_after) if error.retryable else PERMANENT_RETRY
         self.store.outbox_failed(item.key, now + delay, str(error))
-        overdue = now - item.created_at >= OVERDUE
+        late = gather.overdue_age(item.payload, item.created_at, now)
+        overdue = late >= self.overdue_after
+        if overdue and item.key not in self._alarmed:
+            self._alarmed.add(item.key)
+            self.overdue_alarms += 1
         level = logging.ERROR if overdue or not error.retryable else logging.WARNING
         log.log(level, "alert %s to %s not delivered (attempt %d, %s): %s; next try in %ds%s",
                 item.key, item.receiver, attempts, "retryable" if error.retryable else "needs an operator",
                 error, delay.total_seconds(),
-                f" - UNDELIVERED FOR {(now - item.created_at).total_seconds():.0f}s" if overdue else "")
+                f" - UNDELIVERED FOR {late.total_seconds():.0f}s" if overdue else "")
+
+    def health(self, now: datetime) -> OutboxHealth:
+        """Outbox depth, the lateness of the most late undelivered item and the overdue count."""
+        pending = self.store.outbox_pending()
+        ages = [gather.overdue_age(item.payload, item.created_at, now) for item in pending]
+        return OutboxHealth(depth=len(pending), oldest_age_seconds=max(ages, default=timedelta(0)).total_seconds(),
+                            overdue=sum(age >= self.overdue_after for age in ages),
+                            overdue_alarms=self.overdue_alarms)
+
+
+def _coalesces(item: OutboxItem) -> bool:
+    delivery = item.payload.get("delivery")
+    return isinstance(delivery, Mapping) and bool(delivery.get("coalesce"))
+
+
+def _superseded(item: OutboxItem, pending: Sequence[OutboxItem], now: datetime) -> bool:
+    """A routine update on a route with a group interval is dropped when a later notification of the
+    same incident to the same receiver is already due: that one carries the newer figures."""
+    if not _coalesces(item):
+        return False
+    return any(other.incident_id == item.incident_id and other.receiver == item.receiver and other.seq > item.seq
+               and other.next_attempt_at <= now for other in pending)
+
+
+def _any_repeat(route: RouteConfig) -> bool:
+    return route.options.repeat_interval is not None or any(_any_repeat(child) for child in route.routes)

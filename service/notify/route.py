@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from service.config import RouteConfig
+from service.config import RouteConfig, RouteOptions
 from service.domain import Severity
 
 
@@ -40,3 +40,20 @@ def teams_for(route: RouteConfig, labels: Mapping[str, str], severity: Severity)
     if not found:
         found.append(route.team)
     return list(dict.fromkeys(found))
+
+
+def routes_for(route: RouteConfig, labels: Mapping[str, str], severity: Severity) -> list[tuple[str, RouteOptions]]:
+    """Like :func:`teams_for`, with the options of the route node that chose each team (the first
+    node wins when several choose the same team)."""
+    found: list[tuple[str, RouteOptions]] = []
+    for child in route.routes:
+        if matches(child, labels, severity):
+            found.extend(routes_for(child, labels, severity))
+            if not child.continue_:
+                break
+    if not found:
+        found.append((route.team, route.options))
+    chosen: dict[str, RouteOptions] = {}
+    for team, options in found:
+        chosen.setdefault(team, options)
+    return list(chosen.items())

@@ -14,9 +14,9 @@ from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.clock import ensure_utc
-from service.store.base import Store, StoreError
+from service.store.base import Silence, Store, StoreError
 
-__all__ = ["DETECTOR_STATE_PREFIX", "Store", "StoreError", "brand_of_state", "detector_state_name",
+__all__ = ["DETECTOR_STATE_PREFIX", "Store", "StoreError", "brand_of_state", "detector_state_name", "expired",
            "from_us", "open_store", "record_from_json", "record_to_json", "to_us"]
 
 T = TypeVar("T")
@@ -38,6 +38,12 @@ def brand_of_state(name: str) -> str | None:
     if name.startswith(DETECTOR_STATE_PREFIX) and len(name) > len(DETECTOR_STATE_PREFIX):
         return name[len(DETECTOR_STATE_PREFIX):]
     return None
+
+
+def expired(silence: Silence, at: datetime) -> Silence:
+    """``silence`` ended at ``at`` (the contract of :meth:`Store.expire_silence`)."""
+    ends = min(silence.ends_at, at)
+    return dataclasses.replace(silence, starts_at=min(silence.starts_at, ends), ends_at=ends)
 
 
 # -- time --------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
 from service.domain import Bucket, Exemplar, Incident
@@ -61,6 +62,37 @@ class OutboxItem:
     attempts: int = 0
     delivered_at: datetime | None = None
     last_error: str | None = None
+
+
+class MatchOp(StrEnum):
+    """How a silence matcher compares a label: equality or a full-match regular expression."""
+
+    EQUAL = "="
+    NOT_EQUAL = "!="
+    REGEX = "=~"
+    NOT_REGEX = "!~"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Matcher:
+    """One condition on an alert label (brand, team, severity, crisis_type, lang)."""
+
+    label: str
+    value: str
+    op: MatchOp = MatchOp.EQUAL
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Silence:
+    """Mutes the alerts whose labels match every matcher while ``starts_at <= now < ends_at``."""
+
+    id: str
+    matchers: tuple[Matcher, ...]
+    starts_at: datetime
+    ends_at: datetime
+    created_by: str
+    comment: str
+    created_at: datetime
 
 
 class Store(Protocol):
@@ -152,6 +184,24 @@ class Store(Protocol):
         ...
 
     def set_ref(self, name: str, value: str) -> None:
+        ...
+
+    # -- silences -----------------------------------------------------------------------------
+    def add_silence(self, silence: Silence) -> None:
+        """Insert or replace the silence with this id."""
+        ...
+
+    def silence(self, silence_id: str) -> Silence | None:
+        ...
+
+    def silences(self, *, active_at: datetime | None = None) -> list[Silence]:
+        """Every silence, or only those with ``starts_at <= active_at < ends_at``; ordered by
+        ``starts_at`` then id."""
+        ...
+
+    def expire_silence(self, silence_id: str, at: datetime) -> Silence | None:
+        """End the silence at ``at`` (an earlier end is kept; a silence that had not started yet
+        starts and ends at ``at``); return it, or ``None`` when no silence has this id."""
         ...
 
     # -- collectors ----------------------------------------------------------------------------

@@ -95,9 +95,35 @@ class Keys:
         """Sorted set of every undelivered item key, scored by ``created_at``."""
         return f"{self.prefix}{{outbox}}:pending"
 
+    # -- silences ----------------------------------------------------------------------------------
+    def silences(self) -> str:
+        """Hash: silence id -> silence JSON (a few hundred at most; filtered when read)."""
+        return f"{self.prefix}silences"
+
     # -- small values ------------------------------------------------------------------------------
     def ref(self, name: str) -> str:
         return f"{self.prefix}ref:{name}"
 
     def cursor(self, source: str) -> str:
         return f"{self.prefix}cursor:{source}"
+
+    # -- scale-out (service/scale): the mention stream, its lease and per-brand processed markers ----
+    # The stream, the scheduler lease and the fencing counter share the ``{stream}`` tag, so the
+    # fenced XADD script touches one slot; processed markers sit in their brand's slot, next to the
+    # buckets they guard, so marking a mention and counting it are one atomic script.
+    def stream(self) -> str:
+        """Stream of collected mentions (field ``m`` = mention record JSON) read by a consumer group."""
+        return f"{self.prefix}{{stream}}:mentions"
+
+    def lease(self) -> str:
+        """String ``<fencing token>:<holder>`` with a TTL: the active scheduler (``SET NX PX``)."""
+        return f"{self.prefix}{{stream}}:lease"
+
+    def fence(self) -> str:
+        """Counter incremented at every lease acquisition: the fencing token of the new holder."""
+        return f"{self.prefix}{{stream}}:fence"
+
+    def processed(self, brand: str, day: int) -> str:
+        """Set of the mention ids of ``brand`` published on ``day`` (days since the epoch) already
+        counted in its buckets; expires a few days after that day."""
+        return f"{self.prefix}{{{brand}}}:done:{day}"

@@ -24,12 +24,13 @@ from service.domain import Bucket, Exemplar, Incident, frozen_map
 from service.store import (
     brand_of_state,
     detector_state_name,
+    expired,
     from_us,
     record_from_json,
     record_to_json,
     to_us,
 )
-from service.store.base import BucketDelta, OutboxItem, StoreError
+from service.store.base import BucketDelta, OutboxItem, Silence, StoreError
 from service.store.keys import DEFAULT_PREFIX, Keys
 
 DAY_US = 86_400_000_000
@@ -75,6 +76,7 @@ class RedisStore:
         self._once = redis.Redis.from_url(url, retry=Retry(NoBackoff(), retries=0), **options)
         self._seen = self._r.register_script(_MARK_SEEN)
         self._add_buckets = self._r.register_script(_ADD_BUCKETS)
+        self._add_once = self._r.register_script(_ADD_ONCE)
         self._prune_hours = self._r.register_script(_PRUNE_HOURS)
         self._add_exemplars = self._r.register_script(_ADD_EXEMPLARS)
         self._save_incident = self._r.register_script(_SAVE_INCIDENT)
@@ -117,6 +119,33 @@ class RedisStore:
             self._add_buckets(keys=keys, args=[json.dumps(items, separators=(",", ":"))], client=pipe)
         pipe.sadd(self.keys.brands(), *per_brand)
         pipe.execute()
+
+    @_translated
+    def add_to_buckets_once(self, brand: str, deltas: Iterable[BucketDelta], mention_ids: Mapping[int, Sequence[str]],
+                            keep_days: int) -> set[str]:
+        """Scale-out workers: add ``deltas`` (all of ``brand``) and mark ``mention_ids`` (day since the
+        epoch -> ids published that day) as processed, atomically, unless one of the ids was already
+        processed: then nothing changes and those ids are returned (recompute the deltas without
+        them and call again). Markers of a day expire ``keep_days`` days after it. Safe to retry."""
+        hour_keys: dict[str, int] = {}
+        items = []
+        for d in deltas:
+            if d.brand != brand:
+                raise ValueError(f"delta of {d.brand!r} given for {brand!r}")
+            start = to_us(d.start)
+            index = hour_keys.setdefault(self.keys.bucket_hour(brand, start // HOUR_US), len(hour_keys) + 2)
+            items.append([index, start // DAY_US, _field(start), d.count, d.negative, d.positive, d.duplicates,
+                          repr(float(d.reach)), dict(d.crisis), dict(d.kinds), dict(d.sources), dict(d.langs)])
+        first_set = len(hour_keys) + 2
+        days = sorted(mention_ids)
+        marks = [[first_set + i, ((day + 1 + keep_days) * DAY_US) // 1000, list(mention_ids[day])]
+                 for i, day in enumerate(days)]
+        keys = [self.keys.bucket_days(brand), *hour_keys, *(self.keys.processed(brand, day) for day in days)]
+        done = self._add_once(keys=keys, args=[json.dumps(items, separators=(",", ":")),
+                                                json.dumps(marks, separators=(",", ":"))])
+        if not done and items:
+            self._r.sadd(self.keys.brands(), brand)
+        return set(done)
 
     @_translated
     def buckets(self, brand: str, start: datetime, end: datetime) -> list[Bucket]:
@@ -325,6 +354,41 @@ class RedisStore:
     def set_cursor(self, source: str, cursor: Mapping[str, Any]) -> None:
         self._r.set(self.keys.cursor(source), json.dumps(dict(cursor), separators=(",", ":")))
 
+    # -- silences --------------------------------------------------------------------------------
+    @_translated
+    def add_silence(self, silence: Silence) -> None:
+        self._r.hset(self.keys.silences(), silence.id, record_to_json(silence))
+
+    @_translated
+    def silence(self, silence_id: str) -> Silence | None:
+        data = self._r.hget(self.keys.silences(), silence_id)
+        return None if data is None else record_from_json(Silence, data)
+
+    @_translated
+    def silences(self, *, active_at: datetime | None = None) -> list[Silence]:
+        found = [record_from_json(Silence, data) for data in self._r.hvals(self.keys.silences())]
+        if active_at is not None:
+            found = [s for s in found if s.starts_at <= active_at < s.ends_at]
+        return sorted(found, key=lambda s: (s.starts_at, s.id))
+
+    @_translated
+    def expire_silence(self, silence_id: str, at: datetime) -> Silence | None:
+        key = self.keys.silences()
+        with self._r.pipeline(transaction=True) as pipe:
+            while True:  # optimistic: a concurrent change of the hash retries the read-modify-write
+                try:
+                    pipe.watch(key)
+                    data = pipe.hget(key, silence_id)
+                    if data is None:
+                        return None
+                    silence = expired(record_from_json(Silence, data), at)
+                    pipe.multi()
+                    pipe.hset(key, silence_id, record_to_json(silence))
+                    pipe.execute()
+                    return silence
+                except redis.WatchError:
+                    continue
+
     @_translated
     def brand_memory_bytes(self, brand: str) -> int:
         """Bytes of Redis memory (``MEMORY USAGE``) held by every key of ``brand`` (for sizing)."""
@@ -403,7 +467,7 @@ return out
 # into that hour's name table (each name stored once per hour, not once per bucket).
 # ARGV[1]: JSON [[key index, day, field, count, negative, positive, duplicates, "reach", crisis, kinds,
 # sources, langs], ...]; KEYS[1] is the brand's day index.
-_ADD_BUCKETS = """
+_MERGE_BUCKETS = """
 local function exact(x)
   local s = string.format('%.15g', x)
   if tonumber(s) ~= x then s = string.format('%.17g', x) end
@@ -419,7 +483,7 @@ local function load(i)
   days[i] = {blob = blob, lookup = lookup}
   return days[i]
 end
-local items = cjson.decode(ARGV[1])
+local function merge(items)
 for _, it in ipairs(items) do
   local d = load(it[1])
   local b = d.blob.b[it[3]]
@@ -439,7 +503,34 @@ for _, it in ipairs(items) do
   redis.call('ZADD', KEYS[1], it[2], it[2])
 end
 for i, d in pairs(days) do redis.call('SET', KEYS[i], cjson.encode(d.blob)) end
+end
+"""
+_ADD_BUCKETS = _MERGE_BUCKETS + """
+local items = cjson.decode(ARGV[1])
+merge(items)
 return #items
+"""
+
+# Scale-out workers (service/scale/worker.py): count mentions at most once. KEYS: the day index, the hour
+# keys, then the brand's processed-id sets (one per day); ARGV[1]: the items of _ADD_BUCKETS; ARGV[2]: JSON
+# [[set key index, expire at (ms), [mention ids]], ...]. When any id was already processed nothing changes
+# and those ids are returned (the caller recomputes the deltas without them); otherwise the ids are marked
+# and the deltas added, in one atomic step (one slot: every key carries the brand's tag).
+_ADD_ONCE = _MERGE_BUCKETS + """
+local marks = cjson.decode(ARGV[2])
+local done = {}
+for _, m in ipairs(marks) do
+  for _, id in ipairs(m[3]) do
+    if redis.call('SISMEMBER', KEYS[m[1]], id) == 1 then done[#done + 1] = id end
+  end
+end
+if #done > 0 then return done end
+for _, m in ipairs(marks) do
+  for _, id in ipairs(m[3]) do redis.call('SADD', KEYS[m[1]], id) end
+  if #m[3] > 0 then redis.call('PEXPIREAT', KEYS[m[1]], m[2]) end
+end
+merge(cjson.decode(ARGV[1]))
+return done
 """
 
 # ARGV[1]: JSON [[key index, [fields to delete]], ...].

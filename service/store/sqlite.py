@@ -21,12 +21,13 @@ from service.domain import Bucket, Exemplar, Incident, frozen_map
 from service.store import (
     DETECTOR_STATE_PREFIX,
     brand_of_state,
+    expired,
     from_us,
     record_from_json,
     record_to_json,
     to_us,
 )
-from service.store.base import BucketDelta, OutboxItem, StoreError
+from service.store.base import BucketDelta, OutboxItem, Silence, StoreError
 
 SCHEMA_VERSION = 1
 _HOUR_US = 3_600_000_000
@@ -63,6 +64,8 @@ CREATE INDEX IF NOT EXISTS outbox_line ON outbox (incident_id, receiver, seq) WH
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (created, seq, key) WHERE delivered IS NULL;
 CREATE TABLE IF NOT EXISTS refs (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cursors (source TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS silences (
+    id TEXT PRIMARY KEY, starts INTEGER NOT NULL, ends INTEGER NOT NULL, data TEXT NOT NULL) WITHOUT ROWID;
 """
 
 _BUCKET_UPSERT = """
@@ -356,6 +359,41 @@ class SQLiteStore:
         value = json.dumps(dict(cursor), separators=(",", ":"))
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO cursors (source, value) VALUES (?, ?)", (source, value))
+
+    # -- silences --------------------------------------------------------------------------------
+    @_translated
+    def add_silence(self, silence: Silence) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO silences (id, starts, ends, data) VALUES (?, ?, ?, ?)",
+                       (silence.id, to_us(silence.starts_at), to_us(silence.ends_at), record_to_json(silence)))
+
+    @_translated
+    def silence(self, silence_id: str) -> Silence | None:
+        with self._lock:
+            row = self._db.execute("SELECT data FROM silences WHERE id = ?", (silence_id,)).fetchone()
+        return None if row is None else record_from_json(Silence, row[0])
+
+    @_translated
+    def silences(self, *, active_at: datetime | None = None) -> list[Silence]:
+        with self._lock:
+            if active_at is None:
+                rows = self._db.execute("SELECT data FROM silences ORDER BY starts, id").fetchall()
+            else:
+                stamp = to_us(active_at)
+                rows = self._db.execute("SELECT data FROM silences WHERE starts <= ? AND ends > ? "
+                                        "ORDER BY starts, id", (stamp, stamp)).fetchall()
+        return [record_from_json(Silence, data) for (data,) in rows]
+
+    @_translated
+    def expire_silence(self, silence_id: str, at: datetime) -> Silence | None:
+        with self._tx() as db:
+            row = db.execute("SELECT data FROM silences WHERE id = ?", (silence_id,)).fetchone()
+            if row is None:
+                return None
+            silence = expired(record_from_json(Silence, row[0]), at)
+            db.execute("UPDATE silences SET starts = ?, ends = ?, data = ? WHERE id = ?",
+                       (to_us(silence.starts_at), to_us(silence.ends_at), record_to_json(silence), silence_id))
+        return silence
 
     # -- lifecycle -------------------------------------------------------------------------------
     @_translated

@@ -1,0 +1,1 @@
+"""Dispatch: routing, silences, dedup, the outbox and the notifiers (console, Slack, webhook)."""
