@@ -1,28 +1,37 @@
-"""Builds every component from a :class:`Config`; start-up and shutdown of the service.
+"""Builds every component from a :class:`Config`; start-up, hot reload and shutdown of the service.
 
 ``build_pipeline`` is shared by ``crisiswatch run`` (wall clock, scheduler, notifiers) and
 ``crisiswatch replay`` (simulated clock, in-memory store): there is no second implementation.
+
+:class:`Service` runs in one asyncio event loop: uvicorn serves the HTTP API and an APScheduler
+``AsyncIOScheduler`` triggers collections, detection ticks and alert delivery, which run in
+thread-pool executors so the loop stays responsive. SIGHUP or a change of the configuration file
+reloads it (validated first: an invalid file is reported and the running configuration stays);
+SIGINT/SIGTERM stop it gracefully: running jobs finish, the outbox is flushed, clients close.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
-import threading
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
-import httpx
-
 from service import __version__
+from service.api.metrics import ServiceMetrics
+from service.api.runtime import Runtime
+from service.api.server import ApiServer, parse_listen
 from service.clock import Clock, SystemClock
 from service.config import Config
 from service.detect.resemblance import load_archetypes
 from service.enrich.enricher import Enricher
 from service.enrich.lexicon import load_lexicon
 from service.enrich.negativity import load_scorer
+from service.logs import register_secrets
 from service.notify.base import Notifier
 from service.notify.console import ConsoleNotifier
 from service.notify.outbox import Dispatcher
@@ -34,6 +43,9 @@ log = logging.getLogger("crisiswatch")
 
 TICK_EVERY = timedelta(seconds=15)
 DELIVER_EVERY = timedelta(seconds=5)
+WATCH_EVERY = timedelta(seconds=2)
+SHUTDOWN_GRACE = timedelta(seconds=30)
+"""How long a stop waits for running collections and ticks before closing anyway."""
 
 
 def slack_settings(config: Config) -> tuple[str | None, str | None, str | None]:
@@ -59,6 +71,11 @@ def build_notifiers(config: Config, *, console: bool, slack: bool) -> dict[str, 
             notifiers["slack"] = SlackNotifier(token=token, webhook_url=webhook, base_url=api_url)
         else:
             log.warning("Slack is not configured (set SLACK_BOT_TOKEN or SLACK_WEBHOOK_URL): alerts go to the console")
+        hooks = {name: team.webhook for name, team in config.teams.items() if team.webhook is not None}
+        if hooks:
+            from service.notify.webhook import WebhookNotifier
+
+            notifiers["webhook"] = WebhookNotifier(hooks)
     return notifiers
 
 
@@ -70,84 +87,136 @@ def build_pipeline(config: Config, store: Store, clock: Clock, notifiers: Mappin
                     dispatcher=dispatcher)
 
 
-class Service:
-    """The running service: scheduled collectors, detection ticks and alert delivery."""
+def config_secrets(config: Config) -> list[str | None]:
+    """Every secret value the configuration and the environment hold (masked in the logs)."""
+    values: list[str | None] = [os.environ.get(name) for name in (
+        "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "SLACK_SIGNING_SECRET", "CRISISWATCH_INGEST_TOKEN")]
+    hooks = [team.webhook for team in config.teams.values() if team.webhook is not None]
+    for secret in (config.ingest_token, config.slack.bot_token, config.slack.webhook_url,
+                   *(hook.url for hook in hooks), *(hook.secret for hook in hooks)):
+        values.append(secret.reveal() if secret is not None else None)
+    return values
 
-    def __init__(self, config: Config, *, clock: Clock | None = None, store: Store | None = None) -> None:
-        from service.collect.runner import CollectionRunner
 
-        self.config = config
-        self.clock = clock or SystemClock()
-        self.store = store or open_store(config.store)
-        self.notifiers = build_notifiers(config, console=True, slack=True)
-        self.pipeline = build_pipeline(config, self.store, self.clock, self.notifiers)
-        self.runner = CollectionRunner(
-            config.sources, store=self.store, clock=self.clock, sink=self.pipeline.ingest,
-            client_factory=lambda: httpx.Client(follow_redirects=True, http2=False))
-        self.stopped = threading.Event()
-        self.scheduler: Any = None
+class Service(Runtime):
+    """The running service: HTTP API, scheduled collectors, detection ticks and alert delivery."""
 
-    def start(self) -> None:
+    def __init__(self, config: Config, *, clock: Clock | None = None, store: Store | None = None,
+                 notifiers: Mapping[str, Notifier] | None = None, config_path: str | Path | None = None) -> None:
+        register_secrets(config_secrets(config))
+        clock = clock or SystemClock()
+        store = store or open_store(config.store)
+        super().__init__(config, clock=clock, store=store, metrics=ServiceMetrics(),
+                         config_path=Path(config_path or config.path), notifiers=notifiers)
+        self.server: ApiServer | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def _start_scheduler(self, loop: asyncio.AbstractEventLoop) -> None:
         from apscheduler.executors.pool import ThreadPoolExecutor
-        from apscheduler.schedulers.background import BackgroundScheduler
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-        scheduler = BackgroundScheduler(timezone="UTC", executors={"default": ThreadPoolExecutor(4)})
-        scheduler.add_job(self._tick, "interval", seconds=TICK_EVERY.total_seconds(), id="detect",
-                          max_instances=1, coalesce=True)
-        scheduler.add_job(self._deliver, "interval", seconds=DELIVER_EVERY.total_seconds(), id="deliver",
-                          max_instances=1, coalesce=True)
-        jobs = self.runner.schedule(scheduler)
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone="UTC",
+                                     executors={"default": ThreadPoolExecutor(4)})
+        scheduler.add_job(self.guarded, "interval", args=[self.tick, "detection tick"], id="detect",
+                          seconds=TICK_EVERY.total_seconds(), max_instances=1, coalesce=True)
+        scheduler.add_job(self.guarded, "interval", args=[self.deliver, "alert delivery"], id="deliver",
+                          seconds=DELIVER_EVERY.total_seconds(), max_instances=1, coalesce=True)
         scheduler.start()
         self.scheduler = scheduler
+        jobs = self.schedule_collectors(scheduler)
         log.info("crisiswatch %s started: %d brands, %d sources scheduled, store %s, notifiers: %s",
-                 __version__, len(self.config.brands), len(jobs), _safe_url(self.config.store),
+                 __version__, len(self.config.brands), len(jobs), safe_url(self.config.store),
                  ", ".join(self.notifiers) or "none")
 
-    def _tick(self) -> None:
-        try:
-            for alert in self.pipeline.tick():
-                log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
-        except Exception:
-            log.exception("detection tick failed; it will run again in %ds", TICK_EVERY.total_seconds())
+    # -- the event loop ------------------------------------------------------------------------
+    async def serve(self, *, handle_signals: bool = True) -> None:
+        """Serve HTTP and run the scheduler in this event loop until :meth:`request_stop`."""
+        from service.api.app import create_app
 
-    def _deliver(self) -> None:
-        if self.pipeline.dispatcher is None:
-            return
+        loop = asyncio.get_running_loop()
+        host, port = parse_listen(self.listen)
+        self.server = ApiServer(create_app(self), host=host, port=port)
+        self.server.should_exit = self.stopping.is_set()
+        self._start_scheduler(loop)
+        self._background(self._watch_config())
+        if handle_signals:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, self._on_stop_signal, signum)
+            loop.add_signal_handler(signal.SIGHUP, self._on_reload_signal)
         try:
-            self.pipeline.dispatcher.deliver_due(self.clock.now())
-        except Exception:
-            log.exception("alert delivery failed; it will run again in %ds", DELIVER_EVERY.total_seconds())
+            await self.server.serve()
+        finally:
+            if handle_signals:
+                for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                    loop.remove_signal_handler(signum)
+            await self._shutdown()
 
-    def stop(self) -> None:
-        """Stop scheduling, let running jobs finish, flush what can be delivered, close clients."""
+    @property
+    def listen(self) -> str:
+        """``host:port`` to serve on: ``CRISISWATCH_LISTEN`` (set in the Docker image) or ``http.listen``."""
+        return os.environ.get("CRISISWATCH_LISTEN") or self.config.listen
+
+    def _on_stop_signal(self, signum: int) -> None:
+        log.info("received %s, stopping", signal.Signals(signum).name)
+        self.request_stop()
+
+    def _on_reload_signal(self) -> None:
+        log.info("received SIGHUP, reloading %s", self.config_path)
+        self._background(asyncio.to_thread(self.reload))
+
+    def _background(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` as a task of the loop, referenced until it ends (cancelled at shutdown)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def request_stop(self) -> None:
+        """Ask the service to stop (any thread)."""
+        self.stopping.set()
+        if self.server is not None:
+            self.server.should_exit = True
+
+    async def _watch_config(self) -> None:
+        seen = self.config_signature()
+        while True:
+            await asyncio.sleep(WATCH_EVERY.total_seconds())
+            current = self.config_signature()
+            if current != seen:
+                seen = current
+                log.info("%s changed on disk, reloading", self.config_path)
+                await asyncio.to_thread(self.reload)
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()  # the watcher; a reload already running in its thread still completes
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=True)
-            self.scheduler = None
-        self._deliver()
-        self.pipeline.checkpoint(self.clock.now())
-        self.runner.close()
-        self.store.close()
-        log.info("crisiswatch stopped")
+            self.scheduler.shutdown(wait=False)  # no new runs; the running ones finish below
+        await asyncio.to_thread(self.finish, SHUTDOWN_GRACE)
 
     def run_forever(self) -> int:
-        def request_stop(signum: int, _frame: object) -> None:
-            log.info("received %s, stopping", signal.Signals(signum).name)
-            self.stopped.set()
+        """Serve until SIGINT/SIGTERM; the exit status of ``crisiswatch run``."""
+        from service.logs import setup_logging
 
-        signal.signal(signal.SIGINT, request_stop)
-        signal.signal(signal.SIGTERM, request_stop)
-        self.start()
+        setup_logging(verbose=logging.getLogger().level == logging.DEBUG)
         try:
-            while not self.stopped.wait(1.0):
-                pass
-        finally:
-            self.stop()
+            parse_listen(self.listen)
+        except ValueError as exc:
+            log.error("%s (set http.listen in alerts.yaml or CRISISWATCH_LISTEN)", exc)
+            return 2
+        try:
+            asyncio.run(self.serve())
+        except SystemExit:  # uvicorn exits when it cannot listen
+            log.error("cannot serve HTTP on %s: the address is in use or not allowed (set http.listen in "
+                      "alerts.yaml or CRISISWATCH_LISTEN)", self.listen)
+            return 2
         return 0
 
 
-def _safe_url(url: str) -> str:
+def safe_url(url: str) -> str:
     """A store URL without its password."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
         return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
     return url
+

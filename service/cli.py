@@ -32,6 +32,10 @@ def _parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="run the service (collectors, detection, alerts)")
     run.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    run.add_argument("--role", choices=("all", "scheduler", "worker"), default="all",
+                     help="all: one process (default); scheduler: lease, collectors, ticks; worker: stream "
+                          "consumer (scheduler and worker need a Redis store)")
+    run.add_argument("--name", default=None, help="worker consumer name (default $CRISISWATCH_WORKER_NAME or host:pid)")
     run.set_defaults(handler=_lazy("service.commands", "cmd_run"))
 
     replay = commands.add_parser("replay", help="replay recorded mentions through the pipeline")
@@ -44,6 +48,25 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--report", type=Path, default=None, metavar="HTML",
                         help="write a self-contained HTML report (charts and alert timeline)")
     replay.set_defaults(handler=_lazy("service.commands", "cmd_replay"))
+
+    silence = commands.add_parser("silence", help="mute matching alerts for a while: add | list | expire")
+    silence.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    silences = silence.add_subparsers(dest="silence", required=True, metavar="ACTION")
+    add = silences.add_parser("add", help="add a silence; prints its id")
+    add.add_argument("--match", action="append", metavar="LABEL=VALUE",
+                     help="brand, team, severity, crisis_type or lang; =, !=, =~ (regex), !~; repeatable")
+    add.add_argument("--duration", required=True, help="how long, e.g. 2h")
+    add.add_argument("--comment", required=True, help="why")
+    add.add_argument("--author", default=None, help="who (default: $CRISISWATCH_USER or the login name)")
+    add.add_argument("--start", default=None, help="ISO 8601 start with offset (default: now)")
+    listing = silences.add_parser("list", help="active and pending silences")
+    listing.add_argument("--all", action="store_true", help="include expired silences")
+    listing.add_argument("--json", action="store_true", help="one JSON object per silence")
+    expire = silences.add_parser("expire", help="end a silence now")
+    expire.add_argument("id")
+    for action in (add, listing, expire):  # --config before or after the action
+        action.add_argument("--config", type=Path, default=argparse.SUPPRESS)
+    silence.set_defaults(handler=_lazy("service.notify.silence_cli", "cli_silence"))
 
     score = commands.add_parser("score", help="score texts: one per line in, one JSON object per line out")
     score.add_argument("file", nargs="?", default="-", help="file of texts, one per line (- for stdin)")

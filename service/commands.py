@@ -58,8 +58,15 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from service.app import Service
+    from service.logs import setup_logging
 
+    setup_logging(verbose=args.verbose)  # JSON lines in production, readable on a terminal
     config = load_config(args.config)
+    role = getattr(args, "role", "all")
+    if role != "all":
+        from service.scale.roles import run_scheduler, run_worker
+
+        return run_worker(config, name=args.name) if role == "worker" else run_scheduler(config)
     return Service(config).run_forever()
 
 
@@ -121,6 +128,10 @@ def cmd_replay(args: argparse.Namespace) -> int:
             progress.close()
     if pipeline.dispatcher is not None:
         pipeline.dispatcher.deliver_due(clock.now() + timedelta(days=365))
+    if args.report:
+        from service.report import report_buckets, write_report
+
+        write_report(result, report_buckets(store, result.started, result.ended), args.report)
     if args.json:
         for alert in result.alerts:
             print(json.dumps(alert.to_record(), ensure_ascii=False))

@@ -1,0 +1,1 @@
+"""HTTP: /healthz, /readyz, /metrics, /v1/mentions, Slack actions, the dashboard and its JSON."""

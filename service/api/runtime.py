@@ -1,0 +1,290 @@
+"""What the running service does between its event loop and its components, in plain threads.
+
+:class:`Runtime` holds the current configuration, pipeline and collection runner, and everything the
+HTTP API and the scheduler call: ingest, detection ticks, delivery, collections, hot reload,
+readiness, incident timelines and the final flush at shutdown. Every method is thread-safe and
+blocking; :class:`service.app.Service` adds the event loop (uvicorn + AsyncIOScheduler) around it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from service.api.metrics import ServiceMetrics, Snapshot, outbox_figures
+from service.api.timeline import Timeline, alert_event
+from service.clock import Clock
+from service.collect.runner import CollectionRunner
+from service.config import Config, ConfigErrors, load_config
+from service.domain import Alert, Mention
+from service.logs import register_secrets
+from service.notify.base import Notifier
+from service.pipeline import IngestResult, Pipeline
+from service.store.base import Store
+
+log = logging.getLogger("crisiswatch")
+
+class InFlight:
+    """Counts running jobs so that a stop can wait for them."""
+
+    def __init__(self) -> None:
+        self._running = 0
+        self._idle = threading.Condition()
+
+    @contextlib.contextmanager
+    def track(self) -> Any:
+        with self._idle:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._running -= 1
+                self._idle.notify_all()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def wait(self, timeout: timedelta) -> bool:
+        """Wait until nothing runs; ``False`` when ``timeout`` passed first."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._running == 0, timeout.total_seconds())
+
+
+class Runtime:
+    """The service's state and work, independent of the event loop (see the module docstring)."""
+
+    def __init__(self, config: Config, *, clock: Clock, store: Store, metrics: ServiceMetrics, config_path: Path,
+                 notifiers: Mapping[str, Notifier] | None = None) -> None:
+        from service.app import build_notifiers, build_pipeline
+
+        self.config, self.clock, self.store, self.metrics = config, clock, store, metrics
+        self.config_path = config_path
+        self._given_notifiers = notifiers
+        self.notifiers = dict(notifiers) if notifiers is not None else build_notifiers(config, console=True, slack=True)
+        self.pipeline: Pipeline = build_pipeline(config, store, clock, self.notifiers)
+        self.runner = self._runner(config)
+        self.inflight = InFlight()
+        self.timeline = Timeline(store)
+        self.stopping = threading.Event()
+        self.scheduler: Any = None
+        self.last_reload_error: str | None = None
+        self._reload_lock = threading.Lock()
+        self._swap_lock = threading.Lock()
+        self.metrics.watch(self.snapshot)
+
+    def _runner(self, config: Config) -> CollectionRunner:
+        return CollectionRunner(config.sources, store=self.store, clock=self.clock, sink=self._collected,
+                                client_factory=lambda: httpx.Client(follow_redirects=True, http2=False))
+
+    # -- work ------------------------------------------------------------------------------------
+    def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
+        """Hand mentions to the current pipeline (API, collectors, replays), timing the scoring."""
+        self.metrics.received(mentions)
+        started = self.clock.monotonic()
+        result = self.pipeline.ingest(mentions)
+        self.metrics.scoring.observe(max(0.0, self.clock.monotonic() - started))
+        self.metrics.mentions_new.inc(result.accepted)
+        return result
+
+    def _collected(self, mentions: list[Mention]) -> None:
+        self.ingest(mentions)
+
+    def tick(self) -> list[Alert]:
+        """One detection tick of the current pipeline; alerts are counted and added to timelines."""
+        with self._swap_lock:  # a reload never swaps the pipeline in the middle of a tick
+            pipeline = self.pipeline
+            before = dict(pipeline.next_bucket)
+            started = self.clock.monotonic()
+            alerts = pipeline.tick()
+            self.metrics.tick.observe(max(0.0, self.clock.monotonic() - started))
+        self.metrics.evaluated(before, dict(pipeline.next_bucket),
+                               lambda brand: pipeline.config.brand(brand).detection.bucket.total_seconds())
+        self.metrics.alerted(alerts)
+        for alert in alerts:
+            log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
+            self.timeline.add(alert.incident_id, alert_event(alert))
+        return alerts
+
+    def deliver(self) -> None:
+        dispatcher = self.pipeline.dispatcher
+        if dispatcher is not None:
+            report = dispatcher.deliver_due(self.clock.now())
+            self.metrics.delivered.inc(report.delivered)
+            self.metrics.delivery_failures.inc(report.failed)
+
+    def guarded(self, work: Callable[[], object], what: str) -> None:
+        """Run a scheduled job: counted as in flight, a failure logged and never raised."""
+        with self.inflight.track():
+            if self.stopping.is_set():
+                return  # queued before the stop: the store may already be closed
+            try:
+                work()
+            except Exception:
+                log.exception("%s failed; it will run again", what)
+
+    def collect(self, name: str) -> None:
+        """Collect one source (a scheduled job), counting runs and errors per source."""
+        with self.inflight.track():
+            runner = self.runner
+            if self.stopping.is_set() or name not in runner.sources:
+                return  # removed by a reload since this run was scheduled
+            health = runner.run_source(name)
+            failed = health.consecutive_failures > 0 and health.last_error_at == health.last_attempt
+            self.metrics.source_runs.labels(name, "error" if failed else "ok").inc()
+            if failed:
+                self.metrics.source_errors.labels(name).inc()
+
+    def schedule_collectors(self, scheduler: Any) -> list[str]:
+        """One job per enabled source (the runner's schedule), each run through :meth:`collect`."""
+        ids = self.runner.schedule(scheduler)
+        for job_id in ids:
+            scheduler.modify_job(job_id, func=self.collect, args=[job_id.split(":", 1)[1]])
+        return ids
+
+    # -- reload ------------------------------------------------------------------------------------
+    def config_signature(self) -> tuple[int, int] | None:
+        try:
+            stat = os.stat(self.config_path)
+        except OSError:
+            return None
+        return stat.st_mtime_ns, stat.st_size
+
+    def reload(self) -> bool:
+        """Validate the configuration file and, when valid, switch to it; otherwise keep running as is."""
+        from service.app import build_notifiers, build_pipeline
+
+        with self._reload_lock:
+            if self.stopping.is_set():
+                return False
+            try:
+                config = load_config(self.config_path)
+                register_secrets(_secrets(config))
+                notifiers = (dict(self._given_notifiers) if self._given_notifiers is not None
+                             else build_notifiers(config, console=True, slack=True))
+                pipeline = build_pipeline(config, self.store, self.clock, notifiers)
+            except ConfigErrors as exc:
+                return self._refused("; ".join(str(error) for error in exc.errors))
+            except Exception as exc:  # a model or lexicon that does not load: keep running as is
+                log.debug("reload failed", exc_info=True)
+                return self._refused(f"{type(exc).__name__}: {exc}")
+            old, old_config = self.pipeline, self.config
+            if config.store != old_config.store or config.listen != old_config.listen:
+                log.warning("store and http.listen changes take effect at the next restart")
+            with self._swap_lock, old.lock:
+                old.checkpoint(self.clock.now())
+                self.pipeline, self.config, self.notifiers = pipeline, config, notifiers
+            if dict(config.sources) != dict(old_config.sources):
+                self._replace_runner(config)
+            self.last_reload_error = None
+            self.metrics.reloads.labels("ok").inc()
+            log.info("configuration reloaded from %s: %d brands, %d sources, %d teams", self.config_path,
+                     len(config.brands), len(config.sources), len(config.teams))
+            return True
+
+    def _refused(self, reason: str) -> bool:
+        self.last_reload_error = reason
+        self.metrics.reloads.labels("invalid").inc()
+        log.error("configuration %s not reloaded, the running configuration stays: %s", self.config_path, reason)
+        return False
+
+    def _replace_runner(self, config: Config) -> None:
+        old = self.runner
+        self.runner = self._runner(config)
+        if self.scheduler is not None:
+            for job in self.scheduler.get_jobs():
+                if job.id.startswith("collect:"):
+                    job.remove()
+            self.schedule_collectors(self.scheduler)
+        threading.Thread(target=self._close_later, args=(old,), name="close-runner", daemon=True).start()
+
+    def _close_later(self, runner: CollectionRunner) -> None:
+        self.inflight.wait(timedelta(seconds=60))
+        runner.close()
+
+    # -- state for the API -------------------------------------------------------------------------
+    def store_ok(self) -> str | None:
+        """``None`` when the store answers, else why not."""
+        try:
+            self.store.ping()
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def scheduler_running(self) -> bool:
+        return bool(self.scheduler is not None and self.scheduler.running)
+
+    def readiness(self) -> dict[str, Any]:
+        store_error = self.store_ok()
+        checks = {"store": store_error is None, "scheduler": self.scheduler_running(),
+                  "config": self.config is not None, "stopping": self.stopping.is_set()}
+        ready = checks["store"] and checks["scheduler"] and checks["config"] and not checks["stopping"]
+        self.metrics.ready.set(1 if ready else 0)
+        result: dict[str, Any] = {"ready": ready, "checks": checks, "config": str(self.config_path)}
+        if store_error:
+            result["store_error"] = store_error
+        if self.last_reload_error:
+            result["last_reload_error"] = self.last_reload_error
+        return result
+
+    def snapshot(self) -> Snapshot:
+        health = self.runner.all_health()
+        now = self.clock.now()
+        dispatcher = self.pipeline.dispatcher
+        if dispatcher is not None:
+            outbox = dispatcher.health(now)
+            depth, oldest, overdue, alarms = (outbox.depth, outbox.oldest_age_seconds, outbox.overdue,
+                                              outbox.overdue_alarms)
+        else:
+            (depth, oldest), overdue, alarms = outbox_figures(self.store.outbox_pending(), now), 0, 0
+        return Snapshot(now=now, last_success={n: h.last_success for n, h in health.items()},
+                        consecutive_failures={n: h.consecutive_failures for n, h in health.items()},
+                        outbox_depth=depth, outbox_oldest_age=oldest, outbox_overdue=overdue, overdue_alarms=alarms,
+                        open_incidents=self.store.incidents(open_only=True),
+                        brands=len(self.config.brands), sources=len(self.config.sources))
+
+    def ingest_token(self) -> str | None:
+        token = os.environ.get("CRISISWATCH_INGEST_TOKEN") or (
+            self.config.ingest_token.reveal() if self.config.ingest_token else None)
+        return token or None
+
+    def signing_secret(self) -> str | None:
+        return os.environ.get("SLACK_SIGNING_SECRET") or None
+
+    # -- shutdown ----------------------------------------------------------------------------------
+    def finish(self, grace: timedelta) -> None:
+        """Wait for running jobs, flush the outbox, save detector state, close every client."""
+        self.stopping.set()
+        with self._reload_lock:  # a reload in progress completes first; later ones are refused
+            pass
+        if not self.inflight.wait(grace):
+            log.warning("%d jobs still running after %ds; stopping anyway", self.inflight.running,
+                        grace.total_seconds())
+        for step, what in ((self.deliver, "final outbox flush"),
+                           (lambda: self.pipeline.checkpoint(self.clock.now()), "final checkpoint")):
+            try:
+                step()
+            except Exception:
+                log.exception("%s failed", what)
+        self.runner.close()
+        for notifier in self.notifiers.values():
+            close = getattr(notifier, "close", None)
+            if callable(close):
+                close()
+        self.store.close()
+        log.info("crisiswatch stopped")
+
+
+def _secrets(config: Config) -> list[str | None]:
+    from service.app import config_secrets
+
+    return config_secrets(config)

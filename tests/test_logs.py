@@ -1,0 +1,108 @@
+"""Logs: JSON lines when not on a terminal, readable text on one, and secrets never printed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from service.app import Service
+from service.clock import SimulatedClock
+from service.config import load_config
+from service.logs import MASK, redact, register_secret, setup_logging
+from tests.test_api import START, write_config
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture
+def restore_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.delenv("CRISISWATCH_LOG_FORMAT", raising=False)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+        for handler in handlers:
+            root.addHandler(handler)
+        root.setLevel(level)
+
+
+def test_json_lines_when_not_a_terminal(restore_logging: None) -> None:
+    stream = io.StringIO()
+    setup_logging(stream=stream)
+    log = logging.getLogger("crisiswatch.test")
+    log.info("alert %s fired", "acme-1", extra={"incident_id": "acme-1", "volume": 42})
+    try:
+        raise ValueError("boom")
+    except ValueError:
+        log.exception("delivery failed")
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["message"] == "alert acme-1 fired" and first["level"] == "info"
+    assert first["logger"] == "crisiswatch.test" and first["time"].endswith("Z")
+    assert (first["incident_id"], first["volume"]) == ("acme-1", 42)
+    assert second["level"] == "error" and "ValueError: boom" in second["exception"]
+
+
+def test_readable_text_on_a_terminal(restore_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = FakeTerminal()
+    setup_logging(stream=terminal)
+    logging.getLogger("crisiswatch").warning("source %s failed", "rss")
+    line = terminal.getvalue().strip()
+    assert line.endswith("WARNING crisiswatch: source rss failed")
+    assert "\033[" not in line and not line.startswith("{")
+
+
+def test_format_forced_by_environment(restore_logging: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CRISISWATCH_LOG_FORMAT", "json")
+    terminal = FakeTerminal()
+    setup_logging(stream=terminal)
+    logging.getLogger("crisiswatch").info("hello")
+    assert json.loads(terminal.getvalue())["message"] == "hello"
+
+
+def test_known_token_shapes_are_masked_even_unregistered() -> None:
+    text = redact("xoxb-1234-abcd hooks.slack.com/services/T1/B2/cafe Bearer abc.def redis://u:pw@host:6379/0")
+    assert "xoxb-1234" not in text and "T1/B2/cafe" not in text and "abc.def" not in text and ":pw@" not in text
+    assert text.count(MASK) == 4
+    assert "redis://<secret>@host:6379/0" in text
+
+
+def test_secrets_from_the_config_never_reach_the_logs(restore_logging: None, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CRISISWATCH_INGEST_TOKEN", "CRISISWATCH_STORE", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    token = "Ingest-Tok3n-from-config"
+    webhook = "https://example.invalid/team-hook/s3cr3t-path"
+    monkeypatch.setenv("TEAM_HOOK", webhook)
+    path = write_config(tmp_path, token=token)
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        'slack_channel: "#desk"', 'slack_channel: "#desk"\n    webhook: {url: "${TEAM_HOOK}"}'), encoding="utf-8")
+    stream = io.StringIO()
+    setup_logging(stream=stream)
+    service = Service(load_config(path), clock=SimulatedClock(START), notifiers={})
+    try:
+        log = logging.getLogger("crisiswatch")
+        log.info("configured token %s and hook %s", token, webhook)
+        log.error("request failed", exc_info=RuntimeError(f"401 for {webhook} with {token}"))
+        log.info("plain %r", {"token": token})
+    finally:
+        service.store.close()
+    output = stream.getvalue()
+    assert token not in output and "s3cr3t-path" not in output
+    assert output.count(MASK) >= 5
+
+
+def test_short_values_are_not_registered() -> None:
+    register_secret("abc")
+    assert redact("abc abcdef") == "abc abcdef"
