@@ -28,6 +28,8 @@ DISPERSION = 8.0
 retweet cascades), so the window must beat the seasonal expectation by more than Poisson noise."""
 PRIOR_NEGATIVE_SHARE = 0.2
 PRIOR_WEIGHT = 50.0
+CATEGORY_FULL_SHARE = 0.25
+"""Share of a window's mentions carrying a crisis category from which that category counts fully."""
 ELEVATED_SURPRISE = 0.9
 """Volume score from which a brand is still "elevated": an open incident does not resolve while its
 brand stays above this (or keeps a clearly raised negative share)."""
@@ -146,8 +148,12 @@ class BrandDetector:
             "persistence": clip01(self.anomalous_run * self.settings.bucket / timedelta(hours=6)),
             "surge": clip01(math.log(max(window.count, 1) / max(expected, 1.0)) / math.log(20)),
         }
-        for category, hits in window.crisis.items():
-            features[category] = clip01(hits / window.count / 0.25) if window.count else 0.0
+        if window.count and window.crisis:
+            # Each category relative to the strongest one (at least a quarter of the window): when a
+            # recall wave also mentions accidents, recall stays the leading vocabulary.
+            top = max(max(window.crisis.values()) / window.count, CATEGORY_FULL_SHARE)
+            for category, hits in window.crisis.items():
+                features[category] = clip01(hits / window.count / top)
         return features
 
 

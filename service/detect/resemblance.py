@@ -16,6 +16,10 @@ from types import MappingProxyType
 import yaml
 
 ARCHETYPES_PATH = Path(__file__).resolve().parents[2] / "models" / "archetypes.yaml"
+REQUIRED_FLOOR = 0.4
+"""Share of its score an archetype keeps when none of its required features is present."""
+REQUIRED_FULL = 0.4
+"""Required-feature value from which the archetype scores fully."""
 
 FEATURES: Mapping[str, str] = MappingProxyType({
     "negativity": "negative share up on the usual",
@@ -44,9 +48,15 @@ class Archetype:
     crisis: bool
     description: str
     weights: Mapping[str, float]
+    requires: tuple[str, ...] = ()
+    """Features of which at least one must be clearly present for the archetype to score fully: a
+    negative wave without any data-breach vocabulary is not a data breach, however negative."""
 
     def score(self, features: Mapping[str, float]) -> float:
         total = sum(weight * features.get(name, 0.0) for name, weight in self.weights.items())
+        if self.requires:
+            evidence = max(features.get(name, 0.0) for name in self.requires)
+            total *= REQUIRED_FLOOR + (1 - REQUIRED_FLOOR) * clip01(evidence / REQUIRED_FULL)
         return min(1.0, max(0.0, total))
 
 
@@ -78,9 +88,13 @@ def parse_archetypes(document: object, origin: str = "archetypes.yaml") -> tuple
             raise ArchetypeError(f"{origin}: archetypes.{name}.weights: unknown feature(s) {names}")
         if not all(isinstance(w, int | float) and not isinstance(w, bool) for w in spec["weights"].values()):
             raise ArchetypeError(f"{origin}: archetypes.{name}.weights: weights must be numbers")
+        requires = spec.get("requires", [])
+        if not isinstance(requires, list) or set(requires) - set(FEATURES):
+            raise ArchetypeError(f"{origin}: archetypes.{name}.requires: expected a list of feature names")
         result.append(Archetype(name=str(name), crisis=bool(spec.get("crisis", False)),
                                 description=str(spec.get("description", "")),
-                                weights=MappingProxyType({k: float(v) for k, v in spec["weights"].items()})))
+                                weights=MappingProxyType({k: float(v) for k, v in spec["weights"].items()}),
+                                requires=tuple(requires)))
     if not any(a.crisis for a in result):
         raise ArchetypeError(f"{origin}: at least one archetype must have crisis: true")
     return tuple(result)
