@@ -18,28 +18,9 @@ from service.collect.health import OpsEvent, OpsState, ops_event
 from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
 from service.collect.runner import CollectionRunner, SourceHealth
+from service.config import SourceConfig
 from service.domain import Mention, SourceKind
 from service.store.sqlite import SQLiteStore
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 START = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -274,3 +255,28 @@ def test_syndicated_copies_across_sources_are_marked_duplicates(store: SQLiteSto
     first, copies = sink.batches
     assert all(m.duplicate_of is None for m in first)
     assert [m.duplicate_of for m in copies] == [m.id for m in first]  # same stories, other outlet
+
+
+def test_stop_abandons_a_collection_waiting_to_retry() -> None:
+    """Graceful shutdown: a source in retry backoff (server answering 500) gives up at once."""
+    calls = []
+
+    def failing(request: httpx.Request) -> httpx.Response:
+        calls.append(request.url)
+        return httpx.Response(500)
+
+    slow = source("slow", "https://feeds.example.org/rss", options={"url": "https://feeds.example.org/rss",
+                                                                     "attempts": 8})
+    runner = CollectionRunner([slow], store=SQLiteStore(":memory:"), clock=SystemClock(), sink=lambda m: None,
+                              client_factory=lambda: httpx.Client(transport=httpx.MockTransport(failing)))
+    timer = threading.Timer(0.5, runner.stop)
+    timer.start()
+    clock = SystemClock()
+    started = clock.monotonic()
+    health = runner.run_source("slow")
+    elapsed = clock.monotonic() - started
+    timer.cancel()
+    runner.close()
+    assert elapsed < 5, "the backoff between retries must not hold a stop"
+    assert 1 <= len(calls) < 8
+    assert health.consecutive_failures == 1 and "stopping" in (health.last_error or "")

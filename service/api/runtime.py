@@ -264,6 +264,7 @@ class Runtime:
     def finish(self, grace: timedelta) -> None:
         """Wait for running jobs, flush the outbox, save detector state, close every client."""
         self.stopping.set()
+        self.runner.stop()  # collections waiting to retry give up now instead of holding the stop
         with self._reload_lock:  # a reload in progress completes first; later ones are refused
             pass
         if not self.inflight.wait(grace):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from service.clock import Clock
-from service.collect.base import CollectError, Collector
+from service.collect.base import CollectError, Collector, FetchError
 from service.collect.health import OpsEvent, SourceHealth, ops_event
 from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
@@ -42,8 +42,8 @@ MAX_STAGGER = timedelta(seconds=60)
 CollectorFactory = Callable[["SourceConfig", httpx.Client, HostLimiter], Collector]
 
 
-def _default_factory(source: SourceConfig, client: httpx.Client, limiter: HostLimiter) -> Collector:
-    return build_collector(source, client, limiter=limiter)
+class StopRequested(FetchError):
+    """The runner is stopping: a retry that was waiting is abandoned (the next start collects again)."""
 
 
 class CollectionRunner:
@@ -64,7 +64,7 @@ class CollectionRunner:
         clock: Clock,
         sink: Callable[[list[Mention]], None],
         client_factory: Callable[[], httpx.Client],
-        collector_factory: CollectorFactory = _default_factory,
+        collector_factory: CollectorFactory | None = None,
         limiter: HostLimiter | None = None,
         on_ops: Callable[[OpsEvent], None] | None = None,
         fail_after: int = 3,
@@ -76,7 +76,8 @@ class CollectionRunner:
         self.clock = clock
         self.sink = sink
         self._client_factory = client_factory
-        self._collector_factory = collector_factory
+        self._stopping = threading.Event()
+        self._collector_factory = collector_factory or self._build
         self._limiter = limiter or HostLimiter()
         self._lock = threading.Lock()
         self._run_locks = {name: threading.Lock() for name in self.sources}
@@ -87,6 +88,18 @@ class CollectionRunner:
         self._on_ops = on_ops
         self.fail_after = fail_after
         self.silent_after = silent_after
+
+    def _build(self, source: SourceConfig, client: httpx.Client, limiter: HostLimiter) -> Collector:
+        return build_collector(source, client, limiter=limiter, sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        """Backoff between retries that a stop interrupts at once."""
+        if self._stopping.wait(seconds):
+            raise StopRequested("stopping: retry abandoned", retryable=True)
+
+    def stop(self) -> None:
+        """Abandon waiting retries so that running collections end quickly (graceful shutdown)."""
+        self._stopping.set()
 
     # -- one run ---------------------------------------------------------------------------------
     def run_source(self, name: str) -> SourceHealth:
