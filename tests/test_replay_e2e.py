@@ -68,8 +68,10 @@ def test_quiet_weeks_raise_no_alert_at_all(capsys: pytest.CaptureFixture[str]) -
 def test_unmet_expectations_exit_1_and_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     expect = tmp_path / "expect.yaml"
     expect.write_text("expect:\n  - brand: peugeot\n    severity: critical\nforbid:\n  - severity: info\n")
-    status = main(["replay", str(REPLAYS / "viral_roadmovie_campaign" / "mentions.jsonl.gz"), "--config", CONFIG,
-                   "--expect", str(expect)])
+    source = REPLAYS / "quiet_weeks" / "mentions.jsonl.gz"
+    short = tmp_path / "short.jsonl"
+    short.write_text("\n".join(gzip.decompress(source.read_bytes()).decode().splitlines()[:1500]) + "\n")
+    status = main(["replay", str(short), "--config", CONFIG, "--expect", str(expect)])
     err = capsys.readouterr().err
     assert status == 1
     assert f"unmet: {expect}:2: expected an alert (brand=peugeot, severity>=critical), none matched" in err
