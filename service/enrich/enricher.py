@@ -7,11 +7,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from service.domain import Enriched, Mention, frozen_map
 from service.enrich.lexicon import Lexicon
 from service.enrich.negativity import NegativityScorer
-
-from service.domain import Enriched, Mention, frozen_map
-from service.enrich.lang import detect_language
 from service.enrich.query import BrandMatcher, Query
 from service.enrich.text import tokens
 
@@ -48,7 +46,7 @@ class Enricher:
             kept.append(mention)
             brands.append(found)
             texts.append(text)
-            langs.append(mention.lang or detect_language(text))
+            langs.append(mention.lang)  # None: detected for the whole batch by the scorer
             crisis.append(frozen_map(self.lexicon.tag(words)))
         scores = self.scorer.score_many(texts, langs) if texts else []
         enriched = [
