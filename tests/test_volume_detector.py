@@ -209,6 +209,7 @@ def test_other_bucket_width() -> None:
 @pytest.mark.parametrize("kwargs", [
     {"bucket": timedelta(0)}, {"slot": timedelta(minutes=7)}, {"horizons": ()},
     {"horizons": (timedelta(hours=1), timedelta(minutes=5))}, {"horizons": (timedelta(minutes=1),)},
+    {"record_half_life": timedelta(minutes=1)}, {"record_power": -0.1},
 ])
 def test_invalid_params(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):
@@ -249,3 +250,52 @@ def test_state_round_trip_anywhere(counts: list[int], data: st.DataObject) -> No
     rest = [float(c) for c in counts[cut:]]
     assert run(a, rest, start=cut) == run(b, rest, start=cut)
     assert a.to_state() == b.to_state()
+
+
+def _burst_scores(params: VolumeParams, first: float, second: float, days_apart: int) -> tuple[float, float]:
+    """Scores of two bursts of ``first`` and ``second`` times the expectation at noon, some days apart."""
+    det = VolumeDetector(params)
+    history = daily(7 + days_apart + 1, seed=11)
+    noon1, noon2 = 7 * 288 + 12 * 12, (7 + days_apart) * 288 + 12 * 12
+    run(det, history[:noon1])
+    burst1 = det.expected(at(noon1)) * first
+    s1 = det.score_one(at(noon1), burst1)
+    det.learn_one(at(noon1), burst1)
+    run(det, history[noon1 + 1:noon2], start=noon1 + 1)
+    burst2 = det.expected(at(noon2)) * second
+    return s1, det.score_one(at(noon2), burst2)
+
+
+def test_a_burst_below_the_recent_record_is_less_news() -> None:
+    """Novelty: a burst half the size of last days' record scores lower than the same burst for a
+    brand with no record; one above the record is not scaled; record_power 0 turns it off."""
+    s1, smaller = _burst_scores(FAST, 20.0, 6.0, 2)
+    _, fresh = _burst_scores(FAST, 1.0, 6.0, 2)  # no burst before: no record
+    _, bigger = _burst_scores(FAST, 20.0, 30.0, 2)
+    _, off = _burst_scores(VolumeParams(record_power=0.0), 20.0, 6.0, 2)
+    assert s1 > 0.99 and fresh > 0.99 and bigger > 0.99
+    assert smaller < fresh and smaller < off
+    assert off == pytest.approx(fresh, abs=2e-3)  # without novelty the record does not matter
+
+
+def test_the_record_fades() -> None:
+    """The record fades with record_half_life: four weeks later the same burst is news again."""
+    _, soon = _burst_scores(FAST, 20.0, 6.0, 2)
+    _, later = _burst_scores(FAST, 20.0, 6.0, 28)
+    _, fresh = _burst_scores(FAST, 1.0, 6.0, 28)
+    assert soon < later <= fresh
+    assert later == pytest.approx(fresh, abs=2e-3)
+
+
+def test_state_of_version_2_loads_with_an_empty_record() -> None:
+    """Stores written before the record existed still load; the detector continues without one."""
+    det = VolumeDetector(FAST)
+    run(det, daily(3, seed=4))
+    state = json.loads(json.dumps(det.to_state()))
+    assert state["version"] == 3 and state["record"] > 0.0
+    old = {k: v for k, v in state.items() if k not in ("record", "record_idx")} | {"version": 2}
+    restored = VolumeDetector.from_state(FAST, old)
+    assert restored.record == 0.0 and restored.record_idx is None
+    assert restored.to_state() == state | {"record": 0.0, "record_idx": None}
+    with pytest.raises(ValueError, match="does not match"):
+        VolumeDetector.from_state(FAST, state | {"version": 1})
