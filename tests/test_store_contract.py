@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -27,11 +28,9 @@ PARIS = timezone(timedelta(hours=1))
 class Backend:
     name: str
     open: Callable[[], Store]
-    reopenable: bool
 
 
-@pytest.fixture(params=["sqlite-memory", "sqlite-file", "redis"])
-def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
+def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     opened: list[Store] = []
     if request.param == "sqlite-memory":
         factory: Callable[[], Store] = lambda: SQLiteStore(":memory:")  # noqa: E731
@@ -48,9 +47,20 @@ def backend(request: pytest.FixtureRequest, tmp_path) -> Iterator[Backend]:
         opened.append(factory())
         return opened[-1]
 
-    yield Backend(name=request.param, open=open_, reopenable=request.param != "sqlite-memory")
+    yield Backend(name=request.param, open=open_)
     for s in opened:
         s.close()
+
+
+@pytest.fixture(params=["sqlite-memory", "sqlite-file", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    yield from _backend(request, tmp_path)
+
+
+@pytest.fixture(params=["sqlite-file", "redis"])
+def durable_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    """The backends that keep their state when closed and reopened (``:memory:`` does not, by design)."""
+    yield from _backend(request, tmp_path)
 
 
 @pytest.fixture
@@ -94,9 +104,8 @@ def test_mark_seen_returns_each_id_once(store: Store) -> None:
     assert store.mark_seen(["a", "b", "c"], T0 + FIVE * 2) == set()
 
 
-def test_mark_seen_survives_reopen(backend: Backend) -> None:
-    if not backend.reopenable:
-        pytest.skip("an in-memory store forgets everything when closed, by design")
+def test_mark_seen_survives_reopen(durable_backend: Backend) -> None:
+    backend = durable_backend
     first = backend.open()
     assert first.mark_seen(["x1", "x2"], T0) == {"x1", "x2"}
     first.close()
@@ -560,9 +569,8 @@ def test_expire_silence(store: Store) -> None:
     assert store.expire_silence("missing", at) is None
 
 
-def test_silences_survive_reopen(backend: Backend) -> None:
-    if not backend.reopenable:
-        pytest.skip("an in-memory store forgets everything when closed, by design")
+def test_silences_survive_reopen(durable_backend: Backend) -> None:
+    backend = durable_backend
     first = backend.open()
     first.add_silence(a_silence("s1", T0, 2, brand="toyota"))
     first.close()
