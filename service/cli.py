@@ -102,6 +102,16 @@ def _parser() -> argparse.ArgumentParser:
     incidents.add_argument("--config", type=Path, default=Path("alerts.yaml"))
     incidents.add_argument("--only", action="append", default=[], help="replay only this scenario (repeatable)")
     incidents.set_defaults(handler=_lazy("service.bench.incidents", "cli_bench_incidents"))
+    throughput = benches.add_parser("throughput", help="mentions/s end to end: SQLite, Redis with 1 and 2 workers")
+    throughput.add_argument("--config", type=Path, default=Path("alerts.yaml"))
+    throughput.add_argument("--library", type=Path, default=Path("tests/fixtures/replays"),
+                            help="folder of recorded scenarios (default tests/fixtures/replays)")
+    throughput.add_argument("--days", type=int, default=7, help="days of recordings kept (default 7)")
+    throughput.add_argument("--limit", type=int, default=None, help="at most this many mentions (the latest)")
+    throughput.add_argument("--runs", type=int, default=3, help="runs per measurement, median kept (default 3)")
+    throughput.add_argument("--step", default="1h", help="event time handed over per tick (default 1h; 5m = replay)")
+    throughput.add_argument("--redis", default=None, help="Redis URL to use (default: a private redis-server)")
+    throughput.set_defaults(handler=_lazy("service.bench.throughput", "cli_bench_throughput"))
     return parser
 
 

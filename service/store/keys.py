@@ -125,5 +125,5 @@ class Keys:
 
     def processed(self, brand: str, day: int) -> str:
         """Set of the mention ids of ``brand`` published on ``day`` (days since the epoch) already
-        counted in its buckets; expires a few days after that day."""
+        counted in its buckets; expires a few days after the last mention of that day was counted."""
         return f"{self.prefix}{{{brand}}}:done:{day}"

@@ -126,7 +126,8 @@ class RedisStore:
         """Scale-out workers: add ``deltas`` (all of ``brand``) and mark ``mention_ids`` (day since the
         epoch -> ids published that day) as processed, atomically, unless one of the ids was already
         processed: then nothing changes and those ids are returned (recompute the deltas without
-        them and call again). Markers of a day expire ``keep_days`` days after it. Safe to retry."""
+        them and call again). Markers of a day live ``keep_days`` days after the last id of that day
+        was marked (relative to the server's clock: replays of old data keep them too). Safe to retry."""
         hour_keys: dict[str, int] = {}
         items = []
         for d in deltas:
@@ -138,7 +139,7 @@ class RedisStore:
                           repr(float(d.reach)), dict(d.crisis), dict(d.kinds), dict(d.sources), dict(d.langs)])
         first_set = len(hour_keys) + 2
         days = sorted(mention_ids)
-        marks = [[first_set + i, ((day + 1 + keep_days) * DAY_US) // 1000, list(mention_ids[day])]
+        marks = [[first_set + i, keep_days * DAY_US // 1000, list(mention_ids[day])]
                  for i, day in enumerate(days)]
         keys = [self.keys.bucket_days(brand), *hour_keys, *(self.keys.processed(brand, day) for day in days)]
         done = self._add_once(keys=keys, args=[json.dumps(items, separators=(",", ":")),
@@ -513,7 +514,7 @@ return #items
 
 # Scale-out workers (service/scale/worker.py): count mentions at most once. KEYS: the day index, the hour
 # keys, then the brand's processed-id sets (one per day); ARGV[1]: the items of _ADD_BUCKETS; ARGV[2]: JSON
-# [[set key index, expire at (ms), [mention ids]], ...]. When any id was already processed nothing changes
+# [[set key index, time to live (ms), [mention ids]], ...]. When any id was already processed nothing changes
 # and those ids are returned (the caller recomputes the deltas without them); otherwise the ids are marked
 # and the deltas added, in one atomic step (one slot: every key carries the brand's tag).
 _ADD_ONCE = _MERGE_BUCKETS + """
@@ -527,7 +528,7 @@ end
 if #done > 0 then return done end
 for _, m in ipairs(marks) do
   for _, id in ipairs(m[3]) do redis.call('SADD', KEYS[m[1]], id) end
-  if #m[3] > 0 then redis.call('PEXPIREAT', KEYS[m[1]], m[2]) end
+  if #m[3] > 0 then redis.call('PEXPIRE', KEYS[m[1]], m[2]) end
 end
 merge(cjson.decode(ARGV[1]))
 return done

@@ -1,0 +1,242 @@
+"""``crisiswatch bench throughput``: mentions per second end to end, one process and scaled out.
+
+End to end = ingest -> enrich -> window -> detect -> notify (into a recording notifier), the replay
+schedule on a simulated clock, for
+(a) the embedded SQLite store in one process (``service.replay``);
+(b) Redis: the mentions go through the stream to one, then two ``crisiswatch run --role worker``
+    processes while this process ticks behind the watermark (``service.scale.drive``);
+and the floor: negativity scoring alone on the same texts. Also the Redis memory (``MEMORY USAGE``)
+per brand-day of state. Medians of ``--runs`` runs; the figures are printed last, one per line.
+
+The mentions are the replay library's recordings (tests/fixtures/replays), each scenario shifted so
+that they all end at the same instant, the last ``--days`` days kept: several brands at once, with
+their crises, so detection and notification really run. ``--step`` is the simulated time between two
+ticks (mentions are handed over in batches of that much event time): 5m is the replay's own
+schedule (latency-bound through the stream: one small batch, then a wait for the watermark); 1h
+(default) measures capacity, a backlog of an hour of mentions at a time, and the Redis run appends
+the next hour while a tick runs (``lookahead=1``, see :mod:`service.scale.drive`). Alert events are the
+same; notifications follow the coarser clock (group waits, reminders), so their count may differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from service.clock import SimulatedClock, SystemClock, floor_time
+from service.config import Config, load_config
+from service.domain import Alert, Mention
+from service.enrich.enricher import full_text
+from service.enrich.lang import detect_language
+from service.mentions import read_mentions
+from service.notify.base import Target
+from service.yamlread import parse_duration
+
+LIBRARY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "replays"
+BUCKET = timedelta(minutes=5)
+END = datetime(2025, 1, 31, tzinfo=UTC)
+_WALL = SystemClock()
+
+
+class RecordingNotifier:
+    """Receives every alert (the benchmark's Slack): counts and keeps them."""
+
+    name = "console"
+
+    def __init__(self) -> None:
+        self.sent: list[Alert] = []
+
+    def send(self, alert: Alert, target: Target, thread_ref: str | None) -> str | None:
+        self.sent.append(alert)
+        return thread_ref or alert.incident_id
+
+
+def load_mentions(library: Path, days: int, limit: int | None) -> list[Mention]:
+    """Every scenario shifted to end at :data:`END`, the last ``days`` days, ids made unique."""
+    found: list[Mention] = []
+    for folder in sorted(p for p in library.iterdir() if (p / "mentions.jsonl.gz").exists()):
+        rows = list(read_mentions(folder / "mentions.jsonl.gz"))
+        shift = END - max(m.published_at for m in rows)
+        found.extend(dataclasses.replace(m, id=f"{folder.name}:{m.id}", published_at=m.published_at + shift)
+                     for m in rows if m.published_at + shift > END - timedelta(days=days))
+    found.sort(key=lambda m: m.published_at)
+    return found[-limit:] if limit else found
+
+
+def timed(work: Callable[[], object]) -> float:
+    started = _WALL.monotonic()
+    work()
+    return _WALL.monotonic() - started
+
+
+# -- (a) one process, SQLite ----------------------------------------------------------------------
+
+def single_process(config: Config, mentions: Sequence[Mention], folder: Path, run: int,
+                   step: timedelta) -> tuple[float, int]:
+    from service.app import build_pipeline
+    from service.replay import replay
+    from service.store import open_store
+
+    store = open_store(f"sqlite:///{folder / f'single-{run}.db'}")
+    clock = SimulatedClock(floor_time(mentions[0].published_at, BUCKET))
+    notifier = RecordingNotifier()
+    pipeline = build_pipeline(config, store, clock, {"console": notifier})
+    seconds = timed(lambda: replay(mentions, pipeline, clock, step=step, tail=timedelta(0)))
+    store.close()
+    return seconds, len(notifier.sent)
+
+
+def scoring_floor(config: Config, mentions: Sequence[Mention]) -> float:
+    from service.enrich.negativity import load_scorer
+
+    scorer = load_scorer()
+    texts = [full_text(m) for m in mentions]
+    langs = [m.lang or detect_language(t) for m, t in zip(mentions, texts, strict=True)]
+    return timed(lambda: [scorer.score_many(texts[i:i + 5000], langs[i:i + 5000]) for i in range(0, len(texts), 5000)])
+
+
+# -- (b) Redis, worker processes ------------------------------------------------------------------
+
+@contextlib.contextmanager
+def private_redis(folder: Path) -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        raise SystemExit("error: bench throughput needs redis-server (or --redis URL)")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                               "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def start_workers(url: str, config_path: Path, count: int, folder: Path) -> list[subprocess.Popen[bytes]]:
+    env = {**os.environ, "CRISISWATCH_STORE": url, "CRISISWATCH_LOG_FORMAT": "text", "CRISISWATCH_WORKER_BATCH": "50"}
+    workers = []
+    for index in range(count):
+        with open(folder / f"worker-{index}.log", "ab") as log:
+            workers.append(subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "run", "--role", "worker", "--config", str(config_path),
+                 "--name", f"bench-{index}"], env=env, stdout=subprocess.DEVNULL, stderr=log))
+    return workers
+
+
+def scaled_out(config: Config, config_path: Path, mentions: Sequence[Mention], url: str, workers: int,
+               folder: Path, step: timedelta) -> tuple[float, int, dict[str, int]]:
+    import redis
+
+    from service.app import build_pipeline
+    from service.scale.drive import StreamReplay
+    from service.scale.roles import connect
+    from service.scale.stream import MentionStream
+    from service.scale.ticker import Ticker
+
+    store, client = connect(url)
+    client.flushdb()
+    stream = MentionStream(client, store.keys)
+    stream.ensure_group()
+    processes = start_workers(url, config_path, workers, folder)
+    try:
+        while len(client.xinfo_consumers(stream.name, stream.group)) < workers:  # loaded and reading
+            if any(p.poll() is not None for p in processes):
+                raise SystemExit(f"error: a worker exited; see {folder}/worker-*.log")
+            threading.Event().wait(0.05)
+        clock = SimulatedClock(floor_time(mentions[0].published_at, BUCKET))
+        notifier = RecordingNotifier()
+        ticker = Ticker(build=lambda: build_pipeline(config, store, clock, {"console": notifier}), stream=stream,
+                        store=store, clock=_WALL)
+        drive = StreamReplay(stream=stream, ticker=ticker, clock=clock, waiter=_WALL, lookahead=1)
+        seconds = timed(lambda: drive.run(mentions, step=step, tail=timedelta(0)))
+        kinds: dict[str, int] = {}
+        for brand in store.brands():  # what a brand-day is made of (stderr)
+            for key in client.scan_iter(match=store.keys.processed(brand, 0).rsplit(":", 2)[0] + ":*"):
+                kind = key.rsplit("}:", 1)[1].split(":", 1)[0]
+                kinds[kind] = kinds.get(kind, 0) + (client.memory_usage(key, samples=0) or 0)
+        print("  redis memory by key kind, all brands: " + ", ".join(
+            f"{kind} {size / 1024:.0f} KB" for kind, size in sorted(kinds.items())), file=sys.stderr)
+        memory = {brand: store.brand_memory_bytes(brand) for brand in store.brands()}
+        markers = {brand: sum(client.memory_usage(key, samples=0) or 0
+                              for key in client.scan_iter(match=store.keys.processed(brand, 0)[:-1] + "*"))
+                   for brand in memory}
+        memory = {brand: memory[brand] - markers[brand] for brand in memory} | {
+            f"{brand} processed ids": markers[brand] for brand in memory}
+    finally:
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        with contextlib.suppress(redis.RedisError):
+            store.close()
+            client.close()
+    return seconds, len(notifier.sent), memory
+
+
+# -- the command --------------------------------------------------------------------------------
+
+def cli_bench_throughput(args: argparse.Namespace) -> int:
+    from service.cli import UsageError
+
+    logging.getLogger("crisiswatch").setLevel(logging.WARNING)  # no line per simulated alert
+    config_path = Path(args.config)
+    config = load_config(config_path)
+    mentions = load_mentions(Path(args.library), args.days, args.limit)
+    days = (mentions[-1].published_at - mentions[0].published_at).total_seconds() / 86400
+    try:
+        step = parse_duration(args.step)
+    except ValueError as exc:
+        raise UsageError(f"--step: {exc}") from None
+    print(f"{len(mentions)} mentions over {days:.1f} days from {args.library}, a tick every {args.step} of "
+          f"event time, {args.runs} runs each", file=sys.stderr)
+    with tempfile.TemporaryDirectory(prefix="cw-bench-") as tmp:
+        folder = Path(tmp)
+        floor = statistics.median(len(mentions) / scoring_floor(config, mentions) for _ in range(args.runs))
+        single, alerts = [], 0
+        for run in range(args.runs):
+            seconds, alerts = single_process(config, mentions, folder, run, step)
+            single.append(len(mentions) / seconds)
+            print(f"  sqlite one process run {run + 1}: {single[-1]:,.0f} mentions/s ({alerts} alerts)",
+                  file=sys.stderr)
+        rates: dict[int, list[float]] = {1: [], 2: []}
+        memory: dict[str, int] = {}
+        with private_redis(folder) if args.redis is None else contextlib.nullcontext(args.redis) as url:
+            for workers in (1, 2):
+                for run in range(args.runs):
+                    seconds, sent, memory = scaled_out(config, config_path, mentions, url, workers, folder, step)
+                    rates[workers].append(len(mentions) / seconds)
+                    print(f"  redis {workers} worker(s) run {run + 1}: {rates[workers][-1]:,.0f} mentions/s "
+                          f"({sent} alerts)", file=sys.stderr)
+    state = {b: v for b, v in memory.items() if not b.endswith("processed ids")}
+    per_brand_day = statistics.median(state.values()) / max(days, 1.0) if state else 0.0
+    markers = statistics.median(v for b, v in memory.items() if b.endswith("processed ids")) / max(days, 1.0) \
+        if state else 0.0
+    sqlite, one, two = statistics.median(single), statistics.median(rates[1]), statistics.median(rates[2])
+    print(f"scoring alone (floor): {floor:,.0f} mentions/s")
+    print(f"sqlite one process: {sqlite:,.0f} mentions/s")
+    print(f"sqlite one process / scoring floor: {sqlite / floor:.0%}")
+    print(f"redis 1 worker: {one:,.0f} mentions/s")
+    print(f"redis 2 workers: {two:,.0f} mentions/s")
+    print(f"redis 2 workers / 1 worker: {two / one:.2f}x")
+    print(f"redis memory per brand-day of state (5m buckets, median brand): {per_brand_day / 1024:.1f} KB")
+    print(f"redis memory per brand-day of processed-id markers (kept 3 days): {markers / 1024:.1f} KB")
+    return 0

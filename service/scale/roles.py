@@ -1,0 +1,250 @@
+"""Entry points of ``crisiswatch run --role scheduler`` and ``--role worker`` (blocking until SIGTERM).
+
+Both need a Redis store (``store:`` in alerts.yaml or ``CRISISWATCH_STORE``: ``redis://`` or
+``rediss://``, with ``user:password@`` for ACL users). Redis being away at start or later is waited
+out with capped backoff (no crash loop); a refused password stops the process with status 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import threading
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
+
+from service.clock import Clock, SystemClock
+from service.config import Config
+from service.domain import Mention
+from service.notify.base import Notifier
+from service.pipeline import Pipeline
+from service.scale.lease import Lease
+from service.scale.stream import MentionStream, NotLeader
+from service.scale.ticker import Ticker, WorkersBehind
+from service.scale.worker import Backoff, Worker, WorkerSettings
+from service.store import _split_prefix
+from service.store.base import StoreError
+from service.store.keys import DEFAULT_PREFIX
+from service.store.redis import RedisStore
+
+log = logging.getLogger("crisiswatch.scale")
+
+EXIT_OK, EXIT_USAGE = 0, 2
+TICK_EVERY = timedelta(seconds=15)
+DELIVER_EVERY = timedelta(seconds=5)
+LEASE_TTL = timedelta(seconds=15)
+TICK_WAIT = timedelta(seconds=10)
+"""How long a tick waits for the workers to catch up before it is skipped (tried again next time)."""
+
+
+class NotRedis(ValueError):
+    """The configured store is not a Redis URL (scale-out roles need Redis)."""
+
+
+def connect(url: str) -> tuple[RedisStore, redis.Redis]:
+    """The store and a raw client (streams, lease) on the same server, with reconnect and backoff."""
+    if not url.startswith(("redis://", "rediss://")):
+        raise NotRedis(f"--role scheduler/worker needs a redis:// or rediss:// store, not {url.split('://')[0]}")
+    redis_url, prefix = _split_prefix(url)
+    store = RedisStore(redis_url, prefix=prefix or DEFAULT_PREFIX)
+    client = redis.Redis.from_url(redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
+                                  health_check_interval=30,
+                                  retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+                                  retry_on_error=[redis.ConnectionError, redis.TimeoutError])
+    return store, client
+
+
+def wait_for_redis(store: RedisStore, stop: threading.Event) -> bool:
+    """Block until Redis answers (``False`` when stopped first); a refused password raises."""
+    backoff = Backoff(0.1, 5.0)
+    while not stop.is_set():
+        try:
+            store.ping()
+            return True
+        except StoreError as exc:
+            if not exc.retryable:
+                raise
+            delay = backoff.next()
+            log.warning("Redis unreachable (%s); retrying in %.1fs", exc, delay)
+            stop.wait(delay)
+    return False
+
+
+def _stop_on_signals(stop: threading.Event) -> None:
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+
+
+def _pipeline(config: Config, store: RedisStore, clock: Clock, notifiers: Mapping[str, Notifier]) -> Pipeline:
+    from service.app import build_pipeline
+
+    return build_pipeline(config, store, clock, notifiers)
+
+
+# -- worker --------------------------------------------------------------------------------------
+
+def settings_from_env(environ: Mapping[str, str] | None = None) -> WorkerSettings:
+    """``CRISISWATCH_CLAIM_IDLE`` (seconds an entry may stay pending in a silent worker before another
+    takes it over, default 30) and ``CRISISWATCH_WORKER_BATCH`` (entries per read, default 500)."""
+    env = os.environ if environ is None else environ
+    defaults = WorkerSettings()
+    idle = float(env.get("CRISISWATCH_CLAIM_IDLE", defaults.claim_idle_ms / 1000))
+    return WorkerSettings(batch=int(env.get("CRISISWATCH_WORKER_BATCH", defaults.batch)),
+                          claim_idle_ms=int(idle * 1000), claim_every=min(defaults.claim_every, max(idle / 2, 0.2)))
+
+
+def run_worker(config: Config, *, name: str | None = None, settings: WorkerSettings | None = None,
+               stop: threading.Event | None = None, clock: Clock | None = None) -> int:
+    """Consume the mention stream until ``stop`` (or SIGTERM/SIGINT); the exit status."""
+    stop = stop or threading.Event()
+    clock = clock or SystemClock()
+    _stop_on_signals(stop)
+    try:
+        store, client = connect(config.store)
+        if not wait_for_redis(store, stop):
+            return EXIT_OK
+    except (NotRedis, StoreError) as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    name = name or os.environ.get("CRISISWATCH_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
+    worker = Worker(stream=MentionStream(client, store.keys), store=store, pipeline=_pipeline(config, store, clock, {}),
+                    name=name, clock=clock, settings=settings or settings_from_env())
+    log.info("worker %s consuming %s", name, worker.stream.name)
+    try:
+        worker.run(stop)
+    finally:
+        store.close()
+        client.close()
+    log.info("worker %s stopped after %d entries", name, worker.processed)
+    return EXIT_OK
+
+
+# -- scheduler -----------------------------------------------------------------------------------
+
+class Scheduler:
+    """The scheduler role's work, one method per scheduled job; every job acts only under the lease."""
+
+    def __init__(self, config: Config, *, store: RedisStore, client: redis.Redis, clock: Clock,
+                 notifiers: Mapping[str, Notifier], lease_ttl: timedelta = LEASE_TTL) -> None:
+        from service.collect.runner import CollectionRunner
+
+        self.config, self.store, self.clock, self.notifiers = config, store, clock, notifiers
+        self.stream = MentionStream(client, store.keys)
+        self.lease = Lease(client, store.keys, clock, ttl=lease_ttl)
+        self.ticker: Ticker | None = None
+        self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
+                                       client_factory=lambda: httpx.Client(follow_redirects=True))
+
+    def append(self, mentions: list[Mention]) -> None:
+        """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
+        value = self.lease.value
+        if value is None:
+            raise NotLeader("this scheduler does not hold the lease")
+        self.stream.add(mentions, fence=value)
+
+    def keep_lease(self) -> None:
+        was = self.ticker is not None
+        if self.lease.keep():
+            if not was:  # newly active: detectors and cursors resume from the last checkpoint
+                self.stream.ensure_group()
+                self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers),
+                                     stream=self.stream, store=self.store, clock=self.clock)
+        elif was:
+            log.warning("no longer the active scheduler: collections and ticks stop here")
+            self.ticker = None
+
+    def collect(self, source: str) -> None:
+        if self.lease.held():
+            self.runner.run_source(source)
+
+    def tick(self) -> None:
+        ticker = self.ticker
+        if ticker is None or not self.lease.held():
+            return
+        try:
+            alerts = ticker.tick(self.stream.last_id(), timeout=TICK_WAIT)
+        except WorkersBehind as exc:
+            log.warning("tick skipped: workers are behind (%s)", exc)
+            return
+        except (StoreError, redis.RedisError) as exc:
+            log.warning("tick failed, tried again at the next one: %s", exc)
+            return
+        for alert in alerts:
+            log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
+
+    def deliver(self) -> None:
+        ticker = self.ticker
+        if ticker is not None and self.lease.held() and ticker.pipeline.dispatcher is not None:
+            ticker.pipeline.dispatcher.deliver_due(self.clock.now())
+
+    def close(self) -> None:
+        ticker = self.ticker
+        if ticker is not None and self.lease.held():
+            try:
+                ticker.pipeline.checkpoint(self.clock.now())
+            except StoreError as exc:
+                log.warning("final checkpoint failed: %s", exc)
+        self.lease.release()
+        self.runner.close()
+
+
+def _guard(work: Any, *args: Any) -> None:
+    try:
+        work(*args)
+    except Exception:
+        log.exception("%s failed; it runs again at its next turn", getattr(work, "__name__", work))
+
+
+def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock: Clock | None = None,
+                  notifiers: Mapping[str, Notifier] | None = None, lease_ttl: timedelta = LEASE_TTL) -> int:
+    """Compete for the lease; while held, collect into the stream, tick and deliver. Blocks until
+    ``stop`` (or SIGTERM/SIGINT); returns the exit status."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from service.app import build_notifiers
+
+    stop = stop or threading.Event()
+    clock = clock or SystemClock()
+    _stop_on_signals(stop)
+    try:
+        store, client = connect(config.store)
+        if not wait_for_redis(store, stop):
+            return EXIT_OK
+    except (NotRedis, StoreError) as exc:
+        log.error("%s", exc)
+        return EXIT_USAGE
+    if notifiers is None:
+        notifiers = build_notifiers(config, console=True, slack=True)
+    role = Scheduler(config, store=store, client=client, clock=clock, notifiers=notifiers, lease_ttl=lease_ttl)
+    jobs = BackgroundScheduler(timezone="UTC")
+    every = {"max_instances": 1, "coalesce": True}
+    jobs.add_job(_guard, "interval", args=[role.keep_lease], seconds=lease_ttl.total_seconds() / 3, id="lease",
+                 **every)
+    jobs.add_job(_guard, "interval", args=[role.tick], seconds=TICK_EVERY.total_seconds(), id="tick", **every)
+    jobs.add_job(_guard, "interval", args=[role.deliver], seconds=DELIVER_EVERY.total_seconds(), id="deliver",
+                 **every)
+    _guard(role.keep_lease)
+    jobs.start()
+    for job_id in role.runner.schedule(jobs):
+        jobs.modify_job(job_id, func=_guard, args=[role.collect, job_id.split(":", 1)[1]])
+    log.info("scheduler %s started (%s the lease): %d sources", role.lease.holder,
+             "holds" if role.lease.held() else "waiting for", len(config.sources))
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        jobs.shutdown(wait=True)
+        role.close()
+        store.close()
+        client.close()
+    log.info("scheduler stopped")
+    return EXIT_OK

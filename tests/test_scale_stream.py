@@ -1,0 +1,222 @@
+"""Scale-out building blocks on a real redis-server: lease and fencing, counting once through
+redelivery and XAUTOCLAIM, trimming behind the watermark, passwords and ACL users."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import redis
+
+from service.app import build_pipeline
+from service.clock import SimulatedClock, SystemClock
+from service.config import Config, load_config
+from service.domain import Mention
+from service.scale.lease import Lease
+from service.scale.roles import connect, run_worker
+from service.scale.stream import MentionStream, NotLeader, parse_id
+from service.scale.worker import Worker, WorkerSettings
+from service.store.redis import RedisStore
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scale"
+T0 = datetime(2024, 11, 18, 6, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def config() -> Config:
+    return load_config(FIXTURES / "alerts.yaml")
+
+
+@pytest.fixture
+def url(private_redis: Callable[..., int]) -> str:
+    return f"redis://127.0.0.1:{private_redis()}/0"
+
+
+def mentions(n: int, brand: str = "Peugeot") -> list[Mention]:
+    return [Mention(id=f"m{i}", published_at=T0 + timedelta(seconds=37 * i), text=f"{brand} app down again {i}",
+                    lang="en", source="twitter", reach=10.0) for i in range(n)]
+
+
+def worker(url: str, config: Config, name: str, **settings: float) -> Worker:
+    store, client = connect(url)
+    return Worker(stream=MentionStream(client, store.keys), store=store, name=name, clock=SystemClock(),
+                  pipeline=build_pipeline(config, store, SystemClock(), {}), settings=WorkerSettings(**settings))
+
+
+def counted(store: RedisStore, brand: str = "peugeot") -> int:
+    return sum(b.count for b in store.buckets(brand, T0 - timedelta(days=1), T0 + timedelta(days=1)))
+
+
+def test_lease_has_one_holder_and_fences_a_stale_one(url: str) -> None:
+    store, client = connect(url)
+    clock = SystemClock()
+    first = Lease(client, store.keys, clock, ttl=timedelta(milliseconds=300), holder="a")
+    second = Lease(client, store.keys, clock, ttl=timedelta(seconds=5), holder="b")
+    stream = MentionStream(client, store.keys)
+    assert first.keep() and not second.keep()
+    stale = first.value
+    assert stale is not None and stream.add(mentions(2), fence=stale) is not None
+    threading.Event().wait(0.4)  # the first holder stalls past its TTL without renewing
+    assert not first.held()
+    assert second.keep() and second.state.token == first.state.token + 1  # type: ignore[operator]
+    with pytest.raises(NotLeader):
+        stream.add(mentions(1), fence=stale)
+    assert client.xlen(stream.name) == 2
+    assert not first.keep()  # renewal refused: someone else holds it
+    second.release()
+    assert first.keep()
+
+
+def test_a_redelivered_batch_is_counted_once(url: str, config: Config) -> None:
+    crashing = worker(url, config, "crashing")
+    crashing.stream.ensure_group()
+    crashing.stream.add(mentions(30))
+    entries = crashing.stream.read("crashing", count=100, block_ms=None)
+    crashing.stream.ack = lambda ids: (_ for _ in ()).throw(SystemExit("killed before XACK"))  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        crashing.process(entries)  # buckets updated, entries still pending
+    assert counted(crashing.store) == 30 and crashing.stream.pending() == 30
+    survivor = worker(url, config, "survivor", claim_idle_ms=0)
+    taken = survivor.stream.claim("survivor", min_idle_ms=0, count=100)
+    assert [e.id for e in taken] == [e.id for e in entries]
+    assert survivor.process(taken) == 0  # every id already marked: nothing added twice
+    assert counted(survivor.store) == 30 and survivor.stream.pending() == 0
+    ttl = survivor.stream.client.ttl(survivor.store.keys.processed("peugeot", 20045))
+    assert 0 < ttl <= 3 * 86400
+
+
+def test_entries_of_a_dead_consumer_are_taken_over(url: str, config: Config) -> None:
+    live = worker(url, config, "live", claim_idle_ms=200, block_ms=50, claim_every=0.1)
+    live.stream.ensure_group()
+    live.stream.add(mentions(40))
+    dead = live.stream.read("dead", count=25, block_ms=None)  # read, then the process died
+    assert len(dead) == 25
+    stop = threading.Event()
+    thread = threading.Thread(target=live.run, args=(stop,))
+    thread.start()
+    for _ in range(200):
+        if live.stream.pending() == 0 and live.processed >= 40:
+            break
+        threading.Event().wait(0.02)
+    stop.set()
+    thread.join()
+    assert counted(live.store) == 40 and live.stream.pending() == 0
+
+
+def test_trimming_never_drops_unacknowledged_entries(url: str) -> None:
+    store, client = connect(url)
+    stream = MentionStream(client, store.keys)
+    stream.ensure_group()
+    stream.add(mentions(10))
+    entries = stream.read("w", count=10, block_ms=None)
+    stream.ack([e.id for e in entries[:4]] + [entries[6].id])
+    assert stream.watermark() == entries[4].id
+    assert stream.trim() == 4
+    left = [entry_id for entry_id, _ in client.xrange(stream.name)]
+    assert left == [e.id for e in entries[4:]]
+    assert not stream.processed_through(entries[5].id) and stream.processed_through(entries[3].id)
+    stream.ack([e.id for e in entries])
+    assert parse_id(stream.watermark()) > parse_id(entries[-1].id) and stream.trim() == 6
+
+
+@pytest.mark.parametrize("options, credentials", [
+    (("--requirepass", "s3cret"), ":s3cret@"),
+    (("--user", "default", "off", "--user", "cw", "on", ">pw-cw", "~*", "&*", "+@all"), "cw:pw-cw@"),
+])
+def test_password_and_acl_user(private_redis: Callable[..., int], config: Config, options: tuple[str, ...],
+                               credentials: str) -> None:
+    port = private_redis(*options)
+    live = worker(f"redis://{credentials}127.0.0.1:{port}/0", config, "w")
+    live.stream.ensure_group()
+    live.stream.add(mentions(5))
+    live.process(live.stream.read("w", count=10, block_ms=None))
+    assert counted(live.store) == 5
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=port, password="wrong").ping()
+
+
+def test_a_worker_refused_by_redis_or_without_redis_exits_2(private_redis: Callable[..., int], config: Config,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    port = private_redis("--requirepass", "s3cret")
+    monkeypatch.setenv("CRISISWATCH_STORE", f"redis://:nope@127.0.0.1:{port}/0")
+    wrong = load_config(FIXTURES / "alerts.yaml")
+    assert run_worker(wrong, stop=threading.Event()) == 2
+    assert run_worker(config, stop=threading.Event()) == 2  # sqlite store: scale-out needs Redis
+
+
+def test_stream_replay_on_a_simulated_clock_ticks_behind_the_watermark(url: str, config: Config) -> None:
+    from service.scale.drive import StreamReplay
+    from service.scale.ticker import Ticker
+
+    store, client = connect(url)
+    clock = SimulatedClock(T0)
+    stream = MentionStream(client, store.keys)
+    ticker = Ticker(build=lambda: build_pipeline(config, store, clock, {}), stream=stream, store=store,
+                    clock=SystemClock())
+    live = worker(url, config, "w", block_ms=20)
+    stop = threading.Event()
+    thread = threading.Thread(target=live.run, args=(stop,))
+    thread.start()
+    try:
+        StreamReplay(stream=stream, ticker=ticker, clock=clock, waiter=SystemClock()).run(
+            mentions(20), step=timedelta(minutes=5), tail=timedelta(minutes=10))
+    finally:
+        stop.set()
+        thread.join()
+    assert counted(store) == 20
+    assert ticker.pipeline.next_bucket["peugeot"] >= T0 + timedelta(minutes=15)
+
+
+def test_two_schedulers_one_active_and_a_clean_handover(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.scale.roles import run_scheduler
+
+    monkeypatch.setenv("CRISISWATCH_STORE", url)
+    scale_config = load_config(FIXTURES / "alerts.yaml")
+    client = redis.Redis.from_url(url, decode_responses=True)
+    lease = connect(url)[0].keys.lease()
+    stops = [threading.Event(), threading.Event()]
+    codes: list[int] = []
+    threads = [threading.Thread(target=lambda s=stop: codes.append(run_scheduler(
+        scale_config, stop=s, notifiers={}, lease_ttl=timedelta(seconds=1.5)))) for stop in stops]
+
+    def wait_for(condition: Callable[[], bool]) -> bool:
+        for _ in range(300):
+            if condition():
+                return True
+            threading.Event().wait(0.05)
+        return False
+
+    threads[0].start()
+    assert wait_for(lambda: (client.get(lease) or "").startswith("1:"))
+    threads[1].start()
+    threading.Event().wait(1.0)  # the second one keeps trying, in vain
+    assert (client.get(lease) or "").startswith("1:")
+    stops[0].set()
+    threads[0].join(timeout=30)
+    assert wait_for(lambda: (client.get(lease) or "").startswith("2:"))  # released at stop, taken over
+    stops[1].set()
+    threads[1].join(timeout=30)
+    assert codes == [0, 0] and client.get(lease) is None
+    client.close()
+
+
+def test_tick_windows_slice_one_read_like_the_store_would_answer() -> None:
+    from service.scale.windows import TickWindows
+    from service.store import open_store
+    from service.store.base import BucketDelta
+
+    store = open_store(":memory:")
+    store.add_to_buckets([BucketDelta(brand="peugeot", start=T0 + timedelta(minutes=5 * i), count=i + 1)
+                          for i in range(0, 40, 3)])
+    clock = SimulatedClock(T0 + timedelta(hours=3))
+    windows = TickWindows(store, clock)
+    asked = [(T0 + timedelta(minutes=5 * i), T0 + timedelta(minutes=5 * i + 30)) for i in range(30)]
+    assert [windows.buckets("peugeot", s, e) for s, e in asked] == [store.buckets("peugeot", s, e) for s, e in asked]
+    store.add_to_buckets([BucketDelta(brand="peugeot", start=T0, count=100)])
+    assert windows.buckets("peugeot", T0, T0 + timedelta(minutes=5))[0].count == 1  # one snapshot per tick
+    windows.clear()
+    assert windows.buckets("peugeot", T0, T0 + timedelta(minutes=5))[0].count == 101
+    assert windows.brands() == ["peugeot"]  # everything else is the store's
