@@ -8,8 +8,10 @@ dispatcher. Thread-safe: collector threads, the ingest API and the scheduler sha
 
 from __future__ import annotations
 
+import heapq
 import logging
 import threading
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -34,6 +36,7 @@ CHECKPOINT_EVERY = timedelta(hours=3)
 EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
+HOUR = timedelta(hours=1)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -79,17 +82,16 @@ class Pipeline:
             new_ids = self.store.mark_seen([m.id for m in unique], self.clock.now())
             fresh = [m for m in unique if m.id in new_ids]
             result = self.enricher.enrich(fresh)
-            self.store.add_to_buckets(self._deltas(result.enriched))
-            self.store.add_exemplars(
-                (self._exemplar(e) for e in result.enriched if e.negativity >= EXEMPLAR_MIN_NEGATIVITY),
-                EXEMPLARS_PER_HOUR)
+            self.store.add_to_buckets(self.deltas(result.enriched))
+            self.store.add_exemplars(self.exemplars(result.enriched), EXEMPLARS_PER_HOUR)
             for item in result.enriched:
                 if item.brand not in self.next_bucket:
-                    self._start(item.brand, item.mention.published_at)
+                    self.start_brand(item.brand, item.mention.published_at)
         return IngestResult(received=len(mentions), duplicates=len(mentions) - len(fresh),
                             unattributed=result.unattributed, accepted=len(fresh) - result.unattributed)
 
-    def _deltas(self, enriched: Iterable[Enriched]) -> list[BucketDelta]:
+    def deltas(self, enriched: Iterable[Enriched]) -> list[BucketDelta]:
+        """Counts to add per (brand, bucket), merged over the batch."""
         merged: dict[tuple[str, datetime], dict] = defaultdict(
             lambda: {"count": 0, "negative": 0, "positive": 0, "duplicates": 0, "reach": 0.0,
                      "crisis": defaultdict(int), "kinds": defaultdict(int), "sources": defaultdict(int),
@@ -112,15 +114,28 @@ class Pipeline:
             delta["langs"][item.lang] += 1
         return [BucketDelta(brand=brand, start=start, **values) for (brand, start), values in merged.items()]
 
+    @classmethod
+    def exemplars(cls, enriched: Iterable[Enriched]) -> list[Exemplar]:
+        """The example mentions worth keeping from a batch: negative enough, and only the most
+        negative few per brand and hour (the store keeps no more than that anyway)."""
+        best: dict[tuple[str, datetime], list[Enriched]] = defaultdict(list)
+        for item in enriched:
+            if item.negativity >= EXEMPLAR_MIN_NEGATIVITY:
+                best[(item.brand, floor_time(item.mention.published_at, HOUR))].append(item)
+        return [cls.exemplar(item) for items in best.values()
+                for item in heapq.nlargest(EXEMPLARS_PER_HOUR, items, key=lambda e: e.negativity)]
+
     @staticmethod
-    def _exemplar(item: Enriched) -> Exemplar:
+    def exemplar(item: Enriched) -> Exemplar:
+        """The stored form of an example mention."""
         m = item.mention
         return Exemplar(brand=item.brand, mention_id=m.id, published_at=m.published_at, text=m.text,
                         negativity=item.negativity, kind=str(m.kind) if m.kind else None, source=m.source,
                         url=m.url, author=m.author, reach=m.reach)
 
     # -- detection -----------------------------------------------------------------------------
-    def _start(self, brand: str, at: datetime) -> None:
+    def start_brand(self, brand: str, at: datetime) -> None:
+        """Begin evaluating ``brand``: from its saved cursor, or from the bucket containing ``at``."""
         detector = self._detector(brand)
         state = self.store.load_state(f"cursor:{brand}")
         if state and "next_bucket" in state:
@@ -143,7 +158,7 @@ class Pipeline:
         with self.lock:
             for brand in self.config.brands:
                 if brand not in self.next_bucket:
-                    self._start(brand, now)
+                    self.start_brand(brand, now)
             for brand in sorted(self.next_bucket):
                 alerts.extend(self._evaluate(brand, now))
             if self.last_checkpoint is None or now - self.last_checkpoint >= CHECKPOINT_EVERY:
@@ -158,12 +173,17 @@ class Pipeline:
     def _evaluate(self, brand: str, now: datetime) -> list[Alert]:
         detector = self._detector(brand)
         settings = detector.settings
-        alerts = []
+        alerts: list[Alert] = []
         start = self.next_bucket[brand]
+        if start + settings.bucket + EVALUATION_DELAY > now:
+            return alerts
+        # One read per brand and tick; each window of a backlog is a slice of it.
+        known = self.store.buckets(brand, start + settings.bucket - settings.window, now)
+        starts = [bucket.start for bucket in known]
         while start + settings.bucket + EVALUATION_DELAY <= now:
             end = start + settings.bucket
             window_start = end - settings.window
-            buckets = self.store.buckets(brand, window_start, end)
+            buckets = known[bisect_left(starts, window_start):bisect_left(starts, end)]
             last = buckets[-1] if buckets and buckets[-1].start == start else None
             signal = detector.step(Step(bucket_start=start, count=last.count if last else 0,
                                         negative=last.negative if last else 0, window_start=window_start,

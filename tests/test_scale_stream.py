@@ -201,22 +201,3 @@ def test_two_schedulers_one_active_and_a_clean_handover(url: str, monkeypatch: p
     threads[1].join(timeout=30)
     assert codes == [0, 0] and client.get(lease) is None
     client.close()
-
-
-def test_tick_windows_slice_one_read_like_the_store_would_answer() -> None:
-    from service.scale.windows import TickWindows
-    from service.store import open_store
-    from service.store.base import BucketDelta
-
-    store = open_store(":memory:")
-    store.add_to_buckets([BucketDelta(brand="peugeot", start=T0 + timedelta(minutes=5 * i), count=i + 1)
-                          for i in range(0, 40, 3)])
-    clock = SimulatedClock(T0 + timedelta(hours=3))
-    windows = TickWindows(store, clock)
-    asked = [(T0 + timedelta(minutes=5 * i), T0 + timedelta(minutes=5 * i + 30)) for i in range(30)]
-    assert [windows.buckets("peugeot", s, e) for s, e in asked] == [store.buckets("peugeot", s, e) for s, e in asked]
-    store.add_to_buckets([BucketDelta(brand="peugeot", start=T0, count=100)])
-    assert windows.buckets("peugeot", T0, T0 + timedelta(minutes=5))[0].count == 1  # one snapshot per tick
-    windows.clear()
-    assert windows.buckets("peugeot", T0, T0 + timedelta(minutes=5))[0].count == 101
-    assert windows.brands() == ["peugeot"]  # everything else is the store's

@@ -30,7 +30,7 @@ from service.scale.lease import Lease
 from service.scale.stream import MentionStream, NotLeader
 from service.scale.ticker import Ticker, WorkersBehind
 from service.scale.worker import Backoff, Worker, WorkerSettings
-from service.store import _split_prefix
+from service.store import split_prefix
 from service.store.base import StoreError
 from service.store.keys import DEFAULT_PREFIX
 from service.store.redis import RedisStore
@@ -53,7 +53,7 @@ def connect(url: str) -> tuple[RedisStore, redis.Redis]:
     """The store and a raw client (streams, lease) on the same server, with reconnect and backoff."""
     if not url.startswith(("redis://", "rediss://")):
         raise NotRedis(f"--role scheduler/worker needs a redis:// or rediss:// store, not {url.split('://')[0]}")
-    redis_url, prefix = _split_prefix(url)
+    redis_url, prefix = split_prefix(url)
     store = RedisStore(redis_url, prefix=prefix or DEFAULT_PREFIX)
     client = redis.Redis.from_url(redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
                                   health_check_interval=30,

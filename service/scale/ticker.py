@@ -5,8 +5,8 @@ caller appended). It evaluates buckets only once the stream's watermark has pass
 once every mention appended before the tick has been counted; until then it waits (or, on a live
 service, skips this tick and tries again at the next one). After the tick, the detector states and
 evaluation cursors are checkpointed (a new lease holder resumes exactly there) and the stream is
-trimmed up to the watermark. Within a tick, each brand's buckets are read once
-(:mod:`.windows`).
+trimmed up to the watermark. Within a tick, each brand's buckets are read once (the pipeline does
+that for every caller).
 
 Brands that only workers have seen are discovered from the store: the first tick that sees a brand
 starts its evaluation at the start of its earliest bucket, as a single process would have done when
@@ -24,7 +24,6 @@ from service.clock import Clock
 from service.domain import Alert
 from service.pipeline import Pipeline
 from service.scale.stream import MentionStream
-from service.scale.windows import TickWindows
 from service.store import from_us
 from service.store.base import StoreError
 from service.store.redis import DAY_US, RedisStore
@@ -47,12 +46,7 @@ class Ticker:
     def __init__(self, *, build: Callable[[], Pipeline], stream: MentionStream, store: RedisStore,
                  clock: Clock) -> None:
         self.build, self.stream, self.store, self.clock = build, stream, store, clock
-        self.pipeline = self._built()
-
-    def _built(self) -> Pipeline:
-        pipeline = self.build()
-        pipeline.store = TickWindows(pipeline.store, pipeline.clock)  # type: ignore[assignment]
-        return pipeline
+        self.pipeline = self.build()
 
     def wait_for(self, barrier: str | None, timeout: timedelta, stop: threading.Event | None = None) -> bool:
         """Wait until every entry up to ``barrier`` is processed; ``False`` on timeout or stop."""
@@ -73,7 +67,6 @@ class Ticker:
         try:
             self.store.ping()
             self._discover()
-            self.pipeline.store.clear()  # type: ignore[attr-defined]
             alerts = self.pipeline.tick()
             self.pipeline.checkpoint(self.clock.now())
         except StoreError:
@@ -88,7 +81,7 @@ class Ticker:
 
     def _rebuild(self) -> Pipeline:
         try:
-            return self._built()
+            return self.build()
         except StoreError:
             return self.pipeline  # still unreachable: rebuilt at the next failure
 
@@ -99,7 +92,7 @@ class Ticker:
                 first = self.first_bucket(brand)
                 if first is not None:
                     with pipeline.lock:
-                        pipeline._start(brand, first)
+                        pipeline.start_brand(brand, first)
 
     def first_bucket(self, brand: str) -> datetime | None:
         days = self.stream.client.zrange(self.store.keys.bucket_days(brand), 0, 0)

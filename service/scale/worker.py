@@ -22,7 +22,7 @@ import redis
 
 from service.clock import Clock
 from service.domain import Enriched, Mention
-from service.pipeline import EXEMPLAR_MIN_NEGATIVITY, EXEMPLARS_PER_HOUR, Pipeline
+from service.pipeline import EXEMPLARS_PER_HOUR, Pipeline
 from service.scale.stream import Entry, MentionStream
 from service.store import to_us
 from service.store.base import StoreError
@@ -90,8 +90,7 @@ class Worker:
                 by_brand[item.brand].append(item)
             for brand in sorted(by_brand):
                 counted += self._count_once(brand, by_brand[brand])
-            self.store.add_exemplars((Pipeline._exemplar(e) for e in enriched
-                                      if e.negativity >= EXEMPLAR_MIN_NEGATIVITY), EXEMPLARS_PER_HOUR)
+            self.store.add_exemplars(Pipeline.exemplars(enriched), EXEMPLARS_PER_HOUR)
         self.stream.ack([entry.id for entry in entries])
         self.processed += len(entries)
         return counted
@@ -101,7 +100,7 @@ class Worker:
             ids: dict[int, list[str]] = defaultdict(list)
             for item in items:
                 ids[to_us(item.mention.published_at) // DAY_US].append(item.mention.id)
-            done = self.store.add_to_buckets_once(brand, self.pipeline._deltas(items), ids, self.settings.keep_days)
+            done = self.store.add_to_buckets_once(brand, self.pipeline.deltas(items), ids, self.settings.keep_days)
             if not done:
                 return len(items)
             log.info("%s: %d mentions of %s already counted (redelivered), skipped", self.name, len(done), brand)

@@ -147,7 +147,7 @@ def open_store(url: str) -> Store:
     if scheme in ("redis", "rediss"):
         from service.store.redis import RedisStore
 
-        redis_url, prefix = _split_prefix(url)
+        redis_url, prefix = split_prefix(url)
         return RedisStore(redis_url, prefix=prefix) if prefix is not None else RedisStore(redis_url)
     raise ValueError(f"unsupported store URL {url!r}: expected sqlite:///path.db, sqlite:///:memory:, "
                      ":memory:, redis://host:port/db or rediss://host:port/db")
@@ -159,7 +159,7 @@ def _sqlite(path: str) -> Store:
     return SQLiteStore(path)
 
 
-def _split_prefix(url: str) -> tuple[str, str | None]:
+def split_prefix(url: str) -> tuple[str, str | None]:
     """Remove our own ``prefix=`` query parameter (redis-py would reject it)."""
     parts = urlsplit(url)
     query = parse_qsl(parts.query, keep_blank_values=True)
