@@ -12,27 +12,8 @@ from service.collect.apis import parse_x, parse_youtube
 from service.collect.base import FetchError, ParseError
 from service.collect.registry import build_collector, check_options
 from service.collect.regulators import parse_openfda
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

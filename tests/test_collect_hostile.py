@@ -17,27 +17,8 @@ from service.collect.hackernews import parse_hackernews
 from service.collect.mastodon import parse_mastodon
 from service.collect.reddit import parse_reddit
 from service.collect.regulators import parse_nhtsa_recalls, parse_openfda, parse_rappelconso
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 SOURCE = SourceConfig(name="s", type="x", kind=SourceKind.SOCIAL, interval=timedelta(minutes=5),
                       timeout=timedelta(seconds=5))

@@ -15,27 +15,8 @@ from service.collect.base import CollectError, ParseError
 from service.collect.dropfolder import DropFolderCollector
 from service.collect.jsonmap import parse_mapped
 from service.collect.registry import build_collector, check_options
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

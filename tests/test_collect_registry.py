@@ -9,26 +9,8 @@ import pytest
 
 from service.collect.registry import build_collector, check_options, known_types
 from service.collect.rss import RssCollector
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
 
 
 def test_valid_rss_options_have_no_problem() -> None:

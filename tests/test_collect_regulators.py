@@ -11,27 +11,8 @@ import pytest
 from service.collect.base import ParseError
 from service.collect.registry import build_collector, check_options
 from service.collect.regulators import parse_nhtsa_recalls, parse_rappelconso
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 NHTSA = (FEEDS / "nhtsa_recalls_toyota_camry_2010.json").read_bytes()

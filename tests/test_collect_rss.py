@@ -13,27 +13,8 @@ from hypothesis import strategies as st
 from service.collect.base import ParseError, clean_text
 from service.collect.http import Fetcher, FetchPolicy, HostLimiter
 from service.collect.rss import RssCollector, parse_entries, parse_feed
+from service.config import SourceConfig
 from service.domain import SourceKind
-
-try:
-    from service.config import SourceConfig
-except ImportError:  # until the config module is importable: the same fields
-    from collections.abc import Mapping
-    from dataclasses import dataclass, field
-    from typing import Any
-
-    @dataclass(frozen=True, kw_only=True)
-    class SourceConfig:  # type: ignore[no-redef]
-        name: str
-        type: str
-        kind: SourceKind
-        interval: timedelta
-        timeout: timedelta
-        brands: tuple[str, ...] = ()
-        lang: str | None = None
-        enabled: bool = True
-        options: Mapping[str, Any] = field(default_factory=dict)
-
 
 FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
