@@ -22,11 +22,22 @@ from service.config import Config
 from service.detect.brand import BrandDetector, Step
 from service.detect.resemblance import Archetype
 from service.detect.window import aggregate
-from service.domain import Alert, AlertState, Enriched, Exemplar, Incident, Label, Mention, Signal
+from service.domain import (
+    Alert,
+    AlertState,
+    Bucket,
+    Enriched,
+    Exemplar,
+    Incident,
+    Label,
+    Mention,
+    Signal,
+    frozen_map,
+)
 from service.enrich.enricher import Enricher
 from service.incidents import advance
 from service.notify.outbox import Dispatcher
-from service.store.base import BucketDelta, Store
+from service.store.base import Store
 
 log = logging.getLogger("crisiswatch.pipeline")
 
@@ -90,7 +101,7 @@ class Pipeline:
         return IngestResult(received=len(mentions), duplicates=len(mentions) - len(fresh),
                             unattributed=result.unattributed, accepted=len(fresh) - result.unattributed)
 
-    def deltas(self, enriched: Iterable[Enriched]) -> list[BucketDelta]:
+    def deltas(self, enriched: Iterable[Enriched]) -> list[Bucket]:
         """Counts to add per (brand, bucket), merged over the batch."""
         merged: dict[tuple[str, datetime], dict] = defaultdict(
             lambda: {"count": 0, "negative": 0, "positive": 0, "duplicates": 0, "reach": 0.0,
@@ -112,7 +123,9 @@ class Pipeline:
             delta["kinds"][str(mention.kind or "unknown")] += 1
             delta["sources"][mention.source or "unknown"] += 1
             delta["langs"][item.lang] += 1
-        return [BucketDelta(brand=brand, start=start, **values) for (brand, start), values in merged.items()]
+        maps = ("crisis", "kinds", "sources", "langs")
+        return [Bucket(brand=brand, start=start, **{k: frozen_map(v) if k in maps else v for k, v in values.items()})
+                for (brand, start), values in merged.items()]
 
     @classmethod
     def exemplars(cls, enriched: Iterable[Enriched]) -> list[Exemplar]:

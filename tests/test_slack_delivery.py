@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 from service.config import parse_config
-from service.domain import Alert, AlertState, Exemplar, Incident, Severity
+from service.domain import Alert, AlertState, Bucket, Exemplar, Incident, Severity
 from service.incidents import acknowledge, snooze
 from service.notify.outbox import Dispatcher
 from service.notify.slack import SlackNotifier
-from service.store.base import BucketDelta, Store
+from service.store.base import Store
 from service.store.sqlite import SQLiteStore
 from tests.fakeslack import TOKEN, FakeSlack, fake_slack_fixture  # noqa: F401  (the fake_slack fixture)
 
@@ -64,7 +64,7 @@ def seeded_store(path: str = ":memory:") -> SQLiteStore:
     for step in range(-12 * 12, 6):
         start = T0 + 5 * step * MIN
         spike = step >= 0
-        deltas.append(BucketDelta(brand="toyota", start=start, count=60 if spike else 4, negative=40 if spike else 1))
+        deltas.append(Bucket(brand="toyota", start=start, count=60 if spike else 4, negative=40 if spike else 1))
     store.add_to_buckets(deltas)
     store.add_exemplars([Exemplar(brand="toyota", mention_id=f"m{i}", published_at=T0 + i * MIN,
                                   text=text, negativity=0.9) for i, text in enumerate(

@@ -16,7 +16,7 @@ import pytest
 
 from service.domain import AlertState, Bucket, Exemplar, Incident, Severity
 from service.store import StoreError, detector_state_name, open_store
-from service.store.base import BucketDelta, Matcher, MatchOp, OutboxItem, Silence, Store
+from service.store.base import Matcher, MatchOp, OutboxItem, Silence, Store
 from service.store.sqlite import SQLiteStore
 
 T0 = datetime(2010, 1, 21, 10, 0, tzinfo=UTC)
@@ -68,8 +68,8 @@ def store(backend: Backend) -> Store:
     return backend.open()
 
 
-def delta(brand: str = "peugeot", start: datetime = T0, **counts) -> BucketDelta:
-    return BucketDelta(brand=brand, start=start, **counts)
+def delta(brand: str = "peugeot", start: datetime = T0, **counts) -> Bucket:
+    return Bucket(brand=brand, start=start, **counts)
 
 
 def exemplar(mention_id: str, negativity: float, published_at: datetime, brand: str = "peugeot") -> Exemplar:

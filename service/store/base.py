@@ -9,7 +9,7 @@ batch, never per mention.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
@@ -24,23 +24,6 @@ class StoreError(Exception):
     def __init__(self, message: str, *, retryable: bool = True) -> None:
         super().__init__(message)
         self.retryable = retryable
-
-
-@dataclass(frozen=True, kw_only=True, slots=True)
-class BucketDelta:
-    """Counts to add to one brand's bucket starting at ``start``. Mappings are added key by key."""
-
-    brand: str
-    start: datetime
-    count: int = 0
-    negative: int = 0
-    positive: int = 0
-    duplicates: int = 0
-    reach: float = 0.0
-    crisis: Mapping[str, int] = field(default_factory=dict)
-    kinds: Mapping[str, int] = field(default_factory=dict)
-    sources: Mapping[str, int] = field(default_factory=dict)
-    langs: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -105,8 +88,10 @@ class Store(Protocol):
         ...
 
     # -- buckets -------------------------------------------------------------------------------
-    def add_to_buckets(self, deltas: Iterable[BucketDelta]) -> None:
-        """Add each delta to its (brand, start) bucket, creating it when absent. Atomic per call."""
+    def add_to_buckets(self, deltas: Iterable[Bucket]) -> None:
+        """Add the counts of each delta (a :class:`Bucket` of counts to add) to the stored bucket of
+        the same (brand, start), creating it when absent; mappings are added key by key. Atomic
+        per call."""
         ...
 
     def buckets(self, brand: str, start: datetime, end: datetime) -> list[Bucket]:

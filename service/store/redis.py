@@ -30,7 +30,7 @@ from service.store import (
     record_to_json,
     to_us,
 )
-from service.store.base import BucketDelta, OutboxItem, Silence, StoreError
+from service.store.base import OutboxItem, Silence, StoreError
 from service.store.keys import DEFAULT_PREFIX, Keys
 
 DAY_US = 86_400_000_000
@@ -101,7 +101,7 @@ class RedisStore:
 
     # -- buckets ---------------------------------------------------------------------------------
     @_translated
-    def add_to_buckets(self, deltas: Iterable[BucketDelta]) -> None:
+    def add_to_buckets(self, deltas: Iterable[Bucket]) -> None:
         per_brand: dict[str, list[list[Any]]] = defaultdict(list)
         hour_keys: dict[str, dict[str, int]] = defaultdict(dict)
         for d in deltas:
@@ -121,7 +121,7 @@ class RedisStore:
         pipe.execute()
 
     @_translated
-    def add_to_buckets_once(self, brand: str, deltas: Iterable[BucketDelta], mention_ids: Mapping[int, Sequence[str]],
+    def add_to_buckets_once(self, brand: str, deltas: Iterable[Bucket], mention_ids: Mapping[int, Sequence[str]],
                             keep_days: int) -> set[str]:
         """Scale-out workers: add ``deltas`` (all of ``brand``) and mark ``mention_ids`` (day since the
         epoch -> ids published that day) as processed, atomically, unless one of the ids was already

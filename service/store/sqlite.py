@@ -27,7 +27,7 @@ from service.store import (
     record_to_json,
     to_us,
 )
-from service.store.base import BucketDelta, OutboxItem, Silence, StoreError
+from service.store.base import OutboxItem, Silence, StoreError
 
 SCHEMA_VERSION = 1
 _HOUR_US = 3_600_000_000
@@ -169,7 +169,7 @@ class SQLiteStore:
 
     # -- buckets ---------------------------------------------------------------------------------
     @_translated
-    def add_to_buckets(self, deltas: Iterable[BucketDelta]) -> None:
+    def add_to_buckets(self, deltas: Iterable[Bucket]) -> None:
         rows: list[tuple[Any, ...]] = []
         keys: list[tuple[Any, ...]] = []
         for d in deltas:
