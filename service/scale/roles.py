@@ -102,11 +102,9 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> WorkerSetting
                           claim_idle_ms=int(idle * 1000), claim_every=min(defaults.claim_every, max(idle / 2, 0.2)))
 
 
-def run_worker(config: Config, *, name: str | None = None, settings: WorkerSettings | None = None,
-               stop: threading.Event | None = None, clock: Clock | None = None) -> int:
-    """Consume the mention stream until ``stop`` (or SIGTERM/SIGINT); the exit status."""
-    stop = stop or threading.Event()
-    clock = clock or SystemClock()
+def _connect_role(config: Config, stop: threading.Event) -> tuple[Any, Any] | int:
+    """Common start of a role: stop on signals, connect to Redis and wait until it answers.
+    Returns (store, client), or the exit status when the role must not start."""
     _stop_on_signals(stop)
     try:
         store, client = connect(config.store)
@@ -115,6 +113,18 @@ def run_worker(config: Config, *, name: str | None = None, settings: WorkerSetti
     except (NotRedis, StoreError) as exc:
         log.error("%s", exc)
         return EXIT_USAGE
+    return store, client
+
+
+def run_worker(config: Config, *, name: str | None = None, settings: WorkerSettings | None = None,
+               stop: threading.Event | None = None, clock: Clock | None = None) -> int:
+    """Consume the mention stream until ``stop`` (or SIGTERM/SIGINT); the exit status."""
+    stop = stop or threading.Event()
+    clock = clock or SystemClock()
+    connected = _connect_role(config, stop)
+    if isinstance(connected, int):
+        return connected
+    store, client = connected
     name = name or os.environ.get("CRISISWATCH_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
     worker = Worker(stream=MentionStream(client, store.keys), store=store, pipeline=_pipeline(config, store, clock, {}),
                     name=name, clock=clock, settings=settings or settings_from_env())
@@ -214,14 +224,10 @@ def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock:
 
     stop = stop or threading.Event()
     clock = clock or SystemClock()
-    _stop_on_signals(stop)
-    try:
-        store, client = connect(config.store)
-        if not wait_for_redis(store, stop):
-            return EXIT_OK
-    except (NotRedis, StoreError) as exc:
-        log.error("%s", exc)
-        return EXIT_USAGE
+    connected = _connect_role(config, stop)
+    if isinstance(connected, int):
+        return connected
+    store, client = connected
     if notifiers is None:
         notifiers = build_notifiers(config, console=True, slack=True)
     role = Scheduler(config, store=store, client=client, clock=clock, notifiers=notifiers, lease_ttl=lease_ttl)
