@@ -33,8 +33,8 @@ from service.enrich.negativity import (
 
 DATA = Path(__file__).parent / "fixtures" / "sentiment"
 LEXICONS = {
-    "en": {"lexicon": "terrible\tneg2\nawful\tneg2\ngreat\tpos2\nlove\tpos2\nhappy\tpos1", "negators": "not never"},
-    "fr": {"lexicon": "honte\tneg2\nnul\tneg1\nsuper\tpos2\ngénial\tpos2\ncontent\tpos1", "negators": "pas ne"},
+    "en": {"lexicon": "terrible\t-2.5\nawful\t-2.0\ngreat\t3.1\nlove\t3.2\nhappy\t1.5", "negators": "not never"},
+    "fr": {"lexicon": "honte\t-2.1\nnul\t-1.5\nsuper\t2.9\ngénial\t2.0\ncontent\t1.4", "negators": "pas ne"},
 }
 
 
@@ -88,21 +88,34 @@ def test_languages_given_are_trusted_and_others_scored_neutral(model_path: Path)
         scorer.score_many(["a", "b"], ["en"])
 
 
-def test_fast_scorer_matches_scikit_learn() -> None:
+@pytest.mark.parametrize("dense_scale", [0.0, 2.0])
+def test_fast_scorer_matches_scikit_learn(dense_scale: float) -> None:
     texts = [normalize_text(t) for t in ["Great, great day!!!!", "not great @bob http://x.y", "", "awful :( #fail"]]
-    word = TfidfVectorizer(analyzer=training.Tokenizer({"token_pattern": training.TOKEN_PATTERN,
-                                                         **LEXICONS["en"]}).tokens)
+    tokens = {"token_pattern": training.TOKEN_PATTERN, **LEXICONS["en"], "dense_scale": dense_scale}
+    word = TfidfVectorizer(analyzer=training.Tokenizer(tokens).tokens)
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
     lowered = [t.lower() for t in texts]
-    features = {"tokens": {"token_pattern": training.TOKEN_PATTERN, **LEXICONS["en"]},
-                "word": training.export_vectorizer(word.fit(lowered)),
+    features = {"tokens": tokens, "word": training.export_vectorizer(word.fit(lowered)),
                 "char": training.export_vectorizer(char.fit(texts))}
     matrix = Featurizer(features).matrix(texts)
+    assert matrix.shape[1] == len(word.vocabulary_) + len(char.vocabulary_) + (3 if dense_scale else 0)
     classifier = LogisticRegression().fit(matrix, ["positive", "negative", "neutral", "negative"])
     parts = {"features": features, "classes": list(classifier.classes_), "coef": classifier.coef_,
              "intercept": classifier.intercept_}
     got = LanguageModel(parts).probabilities(texts)
     np.testing.assert_allclose(got, classifier.predict_proba(matrix), atol=1e-12)
+
+
+def test_lexicon_scores_follow_vader() -> None:
+    tokenizer = training.Tokenizer({"token_pattern": training.TOKEN_PATTERN, **LEXICONS["en"], "dense_scale": 1.0})
+    tokens, dense = tokenizer.analyse("not great at all!")
+    assert "_lex_pos2_not" in tokens and "great" in tokens
+    total = 3.1 * -0.74 - 0.292  # negated, then one "!" of emphasis in the same direction
+    positive, negative, neutral = 0.0, 1.0 - 3.1 * -0.74, 4  # "not", "at", "all", "!"
+    mass = positive + negative + neutral
+    assert dense == pytest.approx([total / (total * total + 15) ** 0.5, positive / mass, negative / mass])
+    assert tokenizer.analyse("#awful")[1][0] < 0  # hashtags count as the word
+    assert training.Tokenizer({"token_pattern": training.TOKEN_PATTERN, **LEXICONS["en"]}).analyse("great")[1] == []
 
 
 @pytest.mark.parametrize("word", ["a", "ab", "brake", "défaut", "!!!"])

@@ -26,6 +26,7 @@ from __future__ import annotations
 import html
 import itertools
 import json
+import math
 import re
 import sys
 import zipfile
@@ -41,7 +42,7 @@ from service.domain import Label, Score
 from service.enrich.lang import UNDETERMINED, detect_languages
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "negativity.skops"
-MODEL_FORMAT = "crisiswatch-negativity/1"
+MODEL_FORMAT = "crisiswatch-negativity/2"
 UNSCORED_NEGATIVITY = 0.2
 """Negativity given to texts no model can read: below the usual negative threshold, not zero."""
 
@@ -53,6 +54,10 @@ _URL = re.compile(r"https?://\S+|www\.\S+")
 _USER = re.compile(r"@\w+")
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _REPEAT = re.compile(r"(.)\1{3,}")
+DENSE_WIDTH = 3
+"""Lexicon scores per text when the model uses them: compound, positive share, negative share."""
+_NEGATION_SCALE = -0.74  # VADER's N_SCALAR
+_EXCLAMATION_BOOST = 0.292  # VADER's emphasis per "!" (at most four)
 
 
 class ModelError(Exception):
@@ -90,37 +95,76 @@ def vocabulary_of(spec: dict[str, Any]) -> dict[str, int]:
 
 
 class Tokenizer:
-    """Word tokens of a normalised, lower-cased text: unigrams, bigrams and lexicon marks.
+    """Word tokens of a normalised, lower-cased text (unigrams, bigrams, lexicon marks) and lexicon scores.
 
     A unigram found in the polarity lexicon (VADER / VADER-FR valences, stored in the model file)
     adds a mark such as ``_lex_neg2`` (valence <= -2) or ``_lex_pos1``; the mark ends in ``_not``
-    when a negator is among the three tokens before it.
+    when a negator is among the three tokens before it. With ``dense_scale`` > 0 the text also gets
+    three VADER-style scores of those valences (negated ones times -0.74, ``!`` adding emphasis):
+    compound ``s / sqrt(s**2 + 15)`` of their sum ``s``, and the positive and negative shares.
     """
 
     def __init__(self, spec: dict[str, Any]) -> None:
         self._findall = re.compile(spec["token_pattern"]).findall
         entries = [line.split("\t") for line in spec.get("lexicon", "").split("\n") if line]
-        self._lexicon = {word: f"_lex_{mark}" for word, mark in entries}
-        self._lexicon.update({f"#{word}": mark for word, mark in self._lexicon.items() if word[:1].isalnum()})
+        valences = {word: float(value) for word, value in entries}
+        for word, value in list(valences.items()):
+            if word[:1].isalnum():
+                valences.setdefault(f"#{word}", value)
+        self._valences = valences
+        self._marks = {word: "_lex_" + ("pos" if value > 0 else "neg") + ("2" if abs(value) >= 2 else "1")
+                       for word, value in valences.items()}
         self._negators = frozenset(spec.get("negators", "").split())
+        self.dense_scale = float(spec.get("dense_scale", 0.0))
+
+    @property
+    def dense_width(self) -> int:
+        return DENSE_WIDTH if self.dense_scale else 0
 
     def tokens(self, text: str) -> list[str]:
+        return self.analyse(text)[0]
+
+    def analyse(self, text: str) -> tuple[list[str], list[float]]:
+        """Tokens of ``text`` and its lexicon scores (``[]`` when ``dense_scale`` is 0)."""
         tokens = self._findall(text)
-        lexicon, negators = self._lexicon, self._negators
-        marks = [lexicon[t] + "_not" if not negators.isdisjoint(tokens[max(0, i - 3) : i]) else lexicon[t]
-                 for i, t in enumerate(tokens) if t in lexicon]
+        valences, marks, negators = self._valences, self._marks, self._negators
+        found: list[str] = []
+        values: list[float] = []
+        for i, token in enumerate(tokens):
+            value = valences.get(token)
+            if value is None:
+                continue
+            if negators.isdisjoint(tokens[max(0, i - 3) : i]):
+                found.append(marks[token])
+            else:
+                found.append(marks[token] + "_not")
+                value *= _NEGATION_SCALE
+            values.append(value)
+        dense = self._dense(values, len(tokens), text) if self.dense_scale else []
         tokens.extend([f"{a} {b}" for a, b in itertools.pairwise(tokens)])
-        tokens.extend(marks)
-        return tokens
+        tokens.extend(found)
+        return tokens, dense
+
+    def _dense(self, values: list[float], n_tokens: int, text: str) -> list[float]:
+        total = sum(values)
+        if total:
+            emphasis = min(text.count("!"), 4) * _EXCLAMATION_BOOST
+            total += emphasis if total > 0 else -emphasis
+        positive = sum(value + 1.0 for value in values if value > 0)
+        negative = sum(1.0 - value for value in values if value < 0)
+        mass = positive + negative + n_tokens - len(values) or 1.0  # tokens without valence count as neutral
+        scale = self.dense_scale
+        return [scale * total / math.sqrt(total * total + 15.0), scale * positive / mass, scale * negative / mass]
 
 
 class Featurizer:
-    """Two feature blocks (word tokens of :class:`Tokenizer`, ``char_wb`` n-grams), sums of idf weights.
+    """Feature blocks: word tokens of :class:`Tokenizer`, ``char_wb`` n-grams, and its lexicon scores.
 
-    Every occurrence of a known term adds ``idf[term]`` to its column. Each block of a text is then
-    divided by ``sqrt`` of the sum of ``idf**2`` over its occurrences (the l2 norm when no term
-    repeats). That sum is additive over words, so a linear model on these features scores a text
-    from per-word cached values (:class:`FastLinear`) without building n-grams for known words again.
+    In the first two blocks every occurrence of a known term adds ``idf[term]`` to its column. Each
+    of them is then divided by ``sqrt`` of the sum of ``idf**2`` over its occurrences (the l2 norm
+    when no term repeats). That sum is additive over words, so a linear model on these features
+    scores a text from per-word cached values (:class:`FastLinear`) without building n-grams for known
+    words again. The third block (when ``dense_scale`` > 0) holds the lexicon scores as they are.
     ``matrix`` builds the same features as a sparse matrix, for training and checks.
     """
 
@@ -134,12 +178,14 @@ class Featurizer:
 
     @property
     def width(self) -> int:
-        return len(self.word_idf) + len(self.char_idf)
+        return len(self.word_idf) + len(self.char_idf) + self.tokenizer.dense_width
 
-    def word_terms(self, text: str) -> list[int]:
-        """Column of every known word token occurrence of a normalised, lower-cased text."""
-        vocabulary = self.word_vocabulary
-        return [vocabulary[t] for t in self.tokenizer.tokens(text) if t in vocabulary]
+    def word_terms(self, text: str) -> tuple[list[int], list[float]]:
+        """Column of every known word token occurrence of a normalised, lower-cased text, and its
+        lexicon scores."""
+        tokens, dense = self.tokenizer.analyse(text)
+        get = self.word_vocabulary.get
+        return [column for column in map(get, tokens) if column is not None], dense
 
     def char_terms(self, word: str) -> list[int]:
         """Column (within the char block) of every known n-gram occurrence of one word."""
@@ -152,16 +198,21 @@ class Featurizer:
         word_ptr = [0]
         char_ids: list[int] = []
         char_ptr = [0]
+        dense: list[list[float]] = []
         cache: dict[str, list[int]] = {}
         for text in texts:
             lowered = normalize_text(text).lower()
-            word_ids += self.word_terms(lowered)
+            ids, scores = self.word_terms(lowered)
+            word_ids += ids
+            dense.append(scores)
             word_ptr.append(len(word_ids))
             for word in lowered.split():
                 terms = cache.get(word)
                 char_ids += cache.setdefault(word, self.char_terms(word)) if terms is None else terms
             char_ptr.append(len(char_ids))
         blocks = [_block(word_ids, word_ptr, self.word_idf), _block(char_ids, char_ptr, self.char_idf)]
+        if self.tokenizer.dense_width:
+            blocks.append(sp.csr_matrix(np.asarray(dense, dtype=np.float64).reshape(-1, self.tokenizer.dense_width)))
         return sp.hstack(blocks, format="csr")
 
 
@@ -181,14 +232,16 @@ class FastLinear:
 
     Tables hold, per term, ``idf * coef`` and ``idf**2``; a word of the char block holds the sum of
     its n-grams' rows, computed once per batch for new words and cached (up to ``cache_size`` words).
+    The lexicon scores, when the model has them, add ``scores @ coef.T`` of their own columns.
     """
 
     def __init__(self, featurizer: Featurizer, coef: np.ndarray, intercept: np.ndarray,
                  *, cache_size: int = 200_000) -> None:
         self._featurizer = featurizer
-        n_word = len(featurizer.word_idf)
+        n_word, n_char = len(featurizer.word_idf), len(featurizer.char_idf)
         self._word_table = _table(coef[:, :n_word], featurizer.word_idf)
-        self._ngram_table = _table(coef[:, n_word:], featurizer.char_idf)
+        self._ngram_table = _table(coef[:, n_word : n_word + n_char], featurizer.char_idf)
+        self._dense_coef = coef[:, n_word + n_char :].T.copy()
         self._intercept = intercept
         self._classes = coef.shape[0]
         self._cache: dict[str, int] = {}
@@ -220,9 +273,12 @@ class FastLinear:
         char_ptr = [0]
         cache, word_terms = self._cache, self._featurizer.word_terms
         new_words: list[str] = []
+        dense: list[list[float]] = []
         for text in texts:
             lowered = normalize_text(text).lower()
-            word_ids += word_terms(lowered)
+            ids, scores = word_terms(lowered)
+            word_ids += ids
+            dense.append(scores)
             word_ptr.append(len(word_ids))
             for word in lowered.split():
                 row = cache.get(word)
@@ -237,6 +293,8 @@ class FastLinear:
         char_sums = _gather(char_rows, char_ptr, self._char_table)
         k = self._classes
         scores = word_sums[:, :k] / _norm(word_sums[:, k]) + char_sums[:, :k] / _norm(char_sums[:, k])
+        if len(self._dense_coef):
+            scores += np.asarray(dense, dtype=np.float64).reshape(len(texts), len(self._dense_coef)) @ self._dense_coef
         return scores + self._intercept
 
 

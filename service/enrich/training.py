@@ -19,6 +19,7 @@ import importlib.util
 import io
 import json
 import sys
+import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
@@ -39,7 +40,7 @@ from service.enrich.negativity import (
     normalize_text,
 )
 
-MODEL_VERSION = "1.0.0"
+MODEL_VERSION = "1.1.0"
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 TOKEN_PATTERN = r"(?u)[#@]?\w[\w']*|[!?]+|[:;=]-?[()\[\]dDpP/\\|]"
 _FIXED_DATE = (2020, 1, 1, 0, 0, 0)
@@ -53,6 +54,7 @@ class Hyper:
     word_min_df: int = 2
     char_min_df: int = 2
     char_ngrams: tuple[int, int] = (2, 5)
+    dense_scale: float = 0.0
 
 
 _UMSAB_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
@@ -125,13 +127,17 @@ NEGATORS = {
 
 
 def polarity_lexicon(lang: str) -> dict[str, str]:
-    """VADER (en) or VADER-FR (fr) valences as ``word<TAB>mark`` lines, plus the negators (MIT data)."""
+    """VADER (en) or VADER-FR (fr) valences as ``word<TAB>valence`` lines, plus the negators (MIT data).
+
+    Each word also comes without its accents (unless that form is a word of its own), as VADER-FR
+    matches words with their accents removed.
+    """
     package, name = {"en": ("vaderSentiment", "vader_lexicon.txt"), "fr": ("vaderSentiment_fr", "fr_lexicon.txt")}[lang]
     spec = importlib.util.find_spec(package)
     if spec is None or spec.origin is None:
         raise ValueError(f"package {package} is not installed: pip install -e '.[bench]'")
     text = (Path(spec.origin).parent / name).read_text(encoding="utf-8")
-    marks: dict[str, str] = {}
+    valences: dict[str, float] = {}
     for line in text.splitlines():
         word, _, rest = line.partition("\t" if lang == "en" else "->")
         word = word.strip().lower()
@@ -139,9 +145,17 @@ def polarity_lexicon(lang: str) -> dict[str, str]:
             valence = float(rest.split("\t")[0])
         except ValueError:
             continue
-        if word and valence and not any(ch.isspace() for ch in word) and word not in marks:
-            marks[word] = ("pos" if valence > 0 else "neg") + ("2" if abs(valence) >= 2 else "1")
-    return {"lexicon": "\n".join(f"{w}\t{m}" for w, m in marks.items()), "negators": NEGATORS[lang]}
+        if word and valence and not any(ch.isspace() for ch in word) and word not in valences:
+            valences[word] = valence
+    for word, valence in list(valences.items()):
+        valences.setdefault(strip_accents(word), valence)
+    lines = "\n".join(f"{word}\t{valence!r}" for word, valence in valences.items())
+    return {"lexicon": lines, "negators": NEGATORS[lang]}
+
+
+def strip_accents(word: str) -> str:
+    """``word`` without combining marks (``"été"`` -> ``"ete"``)."""
+    return "".join(ch for ch in unicodedata.normalize("NFD", word) if not unicodedata.combining(ch))
 
 
 
@@ -170,7 +184,7 @@ def fit_language(rows: list[Example], hyper: Hyper, lexicon: dict[str, str]) -> 
     texts = [normalize_text(row.text) for row in rows]
     labels = [row.label for row in rows]
     weights = np.array([row.weight for row in rows], dtype=np.float64)
-    tokens = {"token_pattern": TOKEN_PATTERN, **lexicon}
+    tokens = {"token_pattern": TOKEN_PATTERN, **lexicon, "dense_scale": hyper.dense_scale}
     lowered = [text.lower() for text in texts]
     word = TfidfVectorizer(analyzer=Tokenizer(tokens).tokens, min_df=hyper.word_min_df)
     char = TfidfVectorizer(analyzer="char_wb", ngram_range=hyper.char_ngrams, min_df=hyper.char_min_df)
