@@ -57,6 +57,9 @@ def test_viral_campaign_is_not_critical(capsys: pytest.CaptureFixture[str]) -> N
     status, events = replay_json(capsys, str(folder / "mentions.jsonl.gz"), "--expect", str(folder / "expect.yaml"))
     assert status == 0
     assert not [e for e in events if e["severity"] == "critical"]
+    # The model reads some campaign talk as negative; the campaign vocabulary still gives the type.
+    campaign = [e for e in events if e["brand"] == "peugeot" and e["at"] >= "2019-04-29T08:00:00+00:00"]
+    assert campaign and {e["crisis_type"] for e in campaign} == {"viral_campaign"}
 
 
 def test_quiet_weeks_raise_no_alert_at_all(capsys: pytest.CaptureFixture[str]) -> None:

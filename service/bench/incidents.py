@@ -19,6 +19,7 @@ import yaml
 
 from service.clock import SimulatedClock
 from service.config import Config, load_config
+from service.detect.resemblance import read_drivers
 from service.domain import Alert, Severity
 from service.expect import load_expectations
 from service.mentions import parse_time, read_mentions
@@ -39,6 +40,8 @@ class Outcome:
     first_warning: datetime | None
     first_critical: datetime | None
     detected_type: str | None
+    why: tuple[str, ...]
+    """Explanation of the alert that gave ``detected_type`` (its first line names what made the type)."""
     harmless_criticals: int
     unmet_expectations: int
 
@@ -77,16 +80,13 @@ def judge(folder: Path, alerts: list[Alert]) -> Outcome:
     mine = [a for a in alerts if a.brand == brand and (onset is None or a.at >= onset)]
     warning = next((a for a in mine if a.severity >= Severity.WARNING), None)
     critical = next((a for a in mine if a.severity is Severity.CRITICAL), None)
-    if kind == "crisis":
-        detected = critical.crisis_type if critical else None
-    else:
-        strongest = max(mine, key=lambda a: (a.severity.rank, a.resemblance), default=None)
-        detected = strongest.crisis_type if strongest else None
+    strongest = max(mine, key=lambda a: (a.severity.rank, a.resemblance), default=None)
+    typed = critical if kind == "crisis" else strongest
     unmet = load_expectations(folder / "expect.yaml").check(alerts) if (folder / "expect.yaml").exists() else []
     return Outcome(name=folder.name, kind=kind, brand=brand, expected_type=str(label.get("crisis_type", "none")),
                    fast_onset=bool(label.get("fast_onset", False)), onset=onset,
                    first_warning=warning.at if warning else None, first_critical=critical.at if critical else None,
-                   detected_type=detected,
+                   detected_type=typed.crisis_type if typed else None, why=typed.explanation if typed else (),
                    harmless_criticals=0 if kind == "crisis" else sum(a.severity is Severity.CRITICAL for a in alerts),
                    unmet_expectations=len(unmet))
 
@@ -95,6 +95,23 @@ def _fmt(minutes: float | None) -> str:
     if minutes is None:
         return "-"
     return f"{minutes:.0f} min" if minutes < 120 else f"{minutes / 60:.1f} h"
+
+
+def top_features(why: tuple[str, ...], count: int = 3) -> str:
+    """The features that made the type, from the alert's explanation (``-name``: a penalty)."""
+    drivers = read_drivers(why[0]) if why else ()
+    made = [f"{name} {value:.2f}" for name, value in drivers if value > 0][:count]
+    held = [f"-{name} {-value:.2f}" for name, value in drivers if value < 0][:1]
+    return ", ".join(made + held) or "-"
+
+
+def type_table(outcomes: list[Outcome]) -> list[str]:
+    """Why each scenario got its type: expected, given, and the features that weighed most."""
+    lines = [f"{'scenario':<34} {'expected type':<16} {'given type':<16} top features of the given type"]
+    for o in outcomes:
+        mark = "" if o.type_correct is None else " ok" if o.type_correct else " MISS"
+        lines.append(f"{o.name:<34} {o.expected_type:<16} {(o.detected_type or '-') + mark:<16} {top_features(o.why)}")
+    return lines
 
 
 def report(outcomes: list[Outcome]) -> list[str]:
@@ -109,7 +126,7 @@ def report(outcomes: list[Outcome]) -> list[str]:
     fast = [m for o in crises if o.fast_onset and (m := o.minutes_to(o.first_critical)) is not None]
     all_times = [m for o in crises if (m := o.minutes_to(o.first_critical)) is not None]
     typed = [o.type_correct for o in outcomes if o.type_correct is not None]
-    lines += [
+    lines += ["", *type_table(outcomes), "",
         f"crises: {len(crises)}, harmless scenarios: {len(harmless)} (targets: every crisis critical, no harmless "
         f"critical, fast-onset median <= {TARGET_FAST_MINUTES} min, type right >= 90 %)",
         f"crises_detected_warning {sum(o.first_warning is not None for o in crises)}/{len(crises)}",

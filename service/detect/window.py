@@ -93,7 +93,7 @@ def two_proportion_z(successes: int, total: int, base_successes: float, base_tot
     """z statistic of the window's share against the baseline share (pooled), 0 when undefined.
 
     >>> round(two_proportion_z(40, 100, 200, 1000), 2)
-    4.74
+    4.62
     """
     if total <= 0 or base_total <= 0:
         return 0.0
@@ -103,3 +103,22 @@ def two_proportion_z(successes: int, total: int, base_successes: float, base_tot
     if variance <= 0:
         return 0.0
     return (p1 - p0) / math.sqrt(variance)
+
+
+def fade_share(successes: float, total: float, new_successes: int, new_total: int, *, decay: float,
+               prior_share: float, floor: float) -> tuple[float, float]:
+    """Faded counts behind a baseline share (negative mentions over all mentions): the old counts
+    times ``decay`` plus the new ones. While the faded total is below ``floor`` (a brand gone
+    silent) one mention at ``prior_share`` is added, so the baseline never rests on nothing.
+
+    >>> fade_share(10.0, 50.0, 3, 10, decay=0.5, prior_share=0.2, floor=5.0)
+    (8.0, 35.0)
+    >>> fade_share(0.0, 1.0, 0, 0, decay=0.5, prior_share=0.2, floor=5.0)
+    (0.2, 1.5)
+    """
+    successes = successes * decay + new_successes
+    total = total * decay + new_total
+    if total < floor:
+        successes += prior_share
+        total += 1.0
+    return successes, total
