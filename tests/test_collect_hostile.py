@@ -13,17 +13,33 @@ from hypothesis import strategies as st
 from service.collect.apis import parse_x, parse_youtube
 from service.collect.base import ParseError
 from service.collect.bluesky import parse_bluesky
+from service.collect.complaints import parse_nhtsa_complaints
 from service.collect.hackernews import parse_hackernews
+from service.collect.jsonmap import parse_mapped
 from service.collect.mastodon import parse_mastodon
 from service.collect.reddit import parse_reddit
 from service.collect.regulators import parse_nhtsa_recalls, parse_openfda, parse_rappelconso
+from service.collect.rss import parse_feed
 from service.config import SourceConfig
 from service.domain import SourceKind
 
 SOURCE = SourceConfig(name="s", type="x", kind=SourceKind.SOCIAL, interval=timedelta(minutes=5),
                       timeout=timedelta(seconds=5))
-PARSERS = [parse_nhtsa_recalls, parse_rappelconso, parse_openfda, parse_reddit, parse_mastodon, parse_bluesky,
-           parse_hackernews, parse_youtube, parse_x]
+ZENDESK = SourceConfig(name="support", type="json", kind=SourceKind.SUPPORT, interval=timedelta(minutes=5),
+                       timeout=timedelta(seconds=5), options={
+                           "url": "https://acme.zendesk.com/api/v2/search.json", "items": "results",
+                           "fields": {"id": "id", "text": ["subject", "description"], "time": "created_at",
+                                      "url": "url", "title": "subject", "author": "via.source.from.name",
+                                      "reach": "tags.0", "lang": "locale"}})
+
+
+def parse_zendesk(data: bytes, *, source: SourceConfig) -> list:
+    """The ``json`` type's mapped parser, with a Zendesk-like mapping."""
+    return parse_mapped(data, source=ZENDESK)
+
+
+PARSERS = [parse_nhtsa_recalls, parse_nhtsa_complaints, parse_rappelconso, parse_openfda, parse_reddit,
+           parse_mastodon, parse_bluesky, parse_hackernews, parse_youtube, parse_x, parse_zendesk]
 
 _KEYS = st.sampled_from([
     "results", "Results", "NHTSACampaignNumber", "ReportReceivedDate", "Summary", "numero_fiche", "date_publication",
@@ -32,11 +48,14 @@ _KEYS = st.sampled_from([
     "author", "hits", "objectID", "comment_text", "score", "followers_count", "crosspost_parent_list",
     "crosspost_parent", "spoiler_text", "language", "recall_number", "report_date", "items", "id", "videoId",
     "snippet", "publishedAt", "includes", "users", "meta", "public_metrics", "referenced_tweets",
+    "odiNumber", "dateComplaintFiled", "components", "summary", "products", "productMake", "type", "crash",
+    "numberOfInjuries", "subject", "description", "via", "tags", "locale",
 ])
 _HOSTILE = st.sampled_from([
     "<script>alert(1)</script>", "<!channel> <@U123> <https://x|y>", "\x00\x01\u202e", "2026-02-30T00:00:00Z",
     "9999-12-31T23:59:59Z", "0000-00-00", "31/02/2010", "1e400", "-5", "NaN", "x" * 5000, "",
-    "2026-11-26T08:00:00Z", "21/01/2010", "1795676400", "20261119", "20261399",
+    "2026-11-26T08:00:00Z", "21/01/2010", "1795676400", "20261119", "20261399", "11/24/2026", "02/30/2026",
+    "Vehicle", "&amp;lt;b&amp;gt; &#0; &#x110000; &unknown; &amp", "a\u2028b\u00ad\u2066c",
 ])
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                      st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30), _HOSTILE)
@@ -70,6 +89,15 @@ def test_property_arbitrary_bytes_raise_only_parse_error(parser, data: bytes) ->
     _check(parser, data)
 
 
+@settings(max_examples=80, deadline=None)
+@given(data=st.one_of(st.binary(max_size=300), st.builds(
+    lambda title, body: f"<rss version='2.0'><channel><item><title>{title}</title><description>{body}"
+                        f"</description><pubDate>Thu, 26 Nov 2026 08:00:00 GMT</pubDate></item></channel></rss>"
+                        .encode("utf-8", "surrogatepass"), st.text(max_size=40), _HOSTILE)))
+def test_property_feed_parser_raises_only_parse_error(data: bytes) -> None:
+    _check(parse_feed, data)
+
+
 @pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
 def test_deeply_nested_json_is_a_parse_error(parser) -> None:
     with pytest.raises(ParseError):
@@ -81,7 +109,8 @@ FIXTURES = {
     parse_reddit: "reddit_search_new.json", parse_mastodon: "mastodon_tag_timeline.json",
     parse_bluesky: "bluesky_search_posts.json", parse_hackernews: "hackernews_search_by_date.json",
     parse_openfda: "openfda_food_enforcement.json", parse_youtube: "youtube_search_list.json",
-    parse_x: "x_recent_search.json",
+    parse_x: "x_recent_search.json", parse_nhtsa_complaints: "nhtsa_complaints_honda_crv_2019.json",
+    parse_zendesk: "zendesk_search_page1.json",
 }
 
 

@@ -16,22 +16,26 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from service.collect.base import (
     ParseError,
     as_list,
     as_mapping,
-    clean_field,
-    clean_text,
-    first_brand,
     join_text,
     lang_code,
+    line_field,
     load_json,
     number_of,
     parse_time,
+    text_field,
     text_of,
+    total,
 )
 from service.collect.http import Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.make import Origin, mention
+from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -42,25 +46,47 @@ X_RECENT = "https://api.x.com/2/tweets/search/recent"
 OVERLAP = timedelta(hours=1)
 
 
+class _VideoId(msgspec.Struct):
+    videoId: str | None = None
+
+
+class Snippet(msgspec.Struct):
+    publishedAt: str | None = None
+    title: str | None = None
+    description: str | None = None
+    channelTitle: str | None = None
+
+
+class Video(msgspec.Struct):
+    """The fields of a ``search.list`` item that a mention is made of."""
+
+    id: _VideoId = msgspec.field(default_factory=_VideoId)
+    snippet: Snippet = msgspec.field(default_factory=Snippet)
+
+
+def _youtube_lenient(payload: Any) -> list[Any]:
+    return as_list(as_mapping(payload).get("items"), what="YouTube response 'items'")
+
+
+_VIDEOS = ItemDecoder(Video, "items", lenient=_youtube_lenient, what="YouTube response")
+
+
 def parse_youtube(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the videos of a ``search.list`` response."""
-    payload = as_mapping(load_json(data, what="YouTube response"))
+    origin = Origin.of(source)
     mentions = []
-    for item in as_list(payload.get("items"), what="YouTube response 'items'"):
-        item = as_mapping(item)
-        video = clean_field(text_of(as_mapping(item.get("id")).get("videoId")))
-        snippet = as_mapping(item.get("snippet"))
-        published = parse_time(snippet.get("publishedAt"))
-        title = clean_field(text_of(snippet.get("title")))
-        text = join_text(title, clean_text(text_of(snippet.get("description"))))
+    for item in _VIDEOS(data):
+        video = line_field(item.id.videoId)
+        snippet = item.snippet
+        published = parse_time(snippet.publishedAt)
+        title = line_field(snippet.title)
+        text = join_text(title, text_field(snippet.description))
         if video is None or published is None or not text:
             continue
-        mentions.append(Mention(
-            id=f"youtube:{video}", published_at=published, text=text, source=source.name, kind=source.kind,
-            brand=first_brand(source.brands), lang=source.lang,
-            author=clean_field(text_of(snippet.get("channelTitle"))),
-            url=f"https://www.youtube.com/watch?v={video}", title=title,
-        ))
+        mentions.append(mention(
+            f"youtube:{video}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
+            line_field(snippet.channelTitle), f"https://www.youtube.com/watch?v={video}", title,
+            None, None, None))
     return mentions
 
 
@@ -95,29 +121,38 @@ def parse_x(data: bytes, *, source: SourceConfig) -> list[Mention]:
         raise ParseError("X response has neither 'data' nor 'meta'")
     users = {text_of(user.get("id")): user for user in map(as_mapping, as_list(
         as_mapping(payload.get("includes")).get("users", []), what="X 'includes.users'"))}
+    origin = Origin.of(source)
     mentions = []
     for post in as_list(payload.get("data"), what="X response 'data'"):
-        post = as_mapping(post)
-        post_id = clean_field(text_of(post.get("id")))
+        if type(post) is not dict:
+            continue
+        post_id = line_field(post.get("id"))
         published = parse_time(post.get("created_at"))
-        text = clean_text(text_of(post.get("text")))
+        text = text_field(post.get("text"))
         if post_id is None or published is None or not text:
             continue
         user = as_mapping(users.get(text_of(post.get("author_id"))))
-        username = clean_field(text_of(user.get("username")))
+        username = line_field(user.get("username"))
         metrics = as_mapping(post.get("public_metrics"))
-        counts = [number_of(metrics.get(key)) for key in ("like_count", "retweet_count", "reply_count", "quote_count")]
-        reposted = [text_of(as_mapping(ref).get("id")) for ref in post.get("referenced_tweets") or []
-                    if isinstance(ref, Mapping) and ref.get("type") == "retweeted"]
-        mentions.append(Mention(
-            id=f"x:{post_id}", published_at=published, text=text, source=source.name, kind=source.kind,
-            brand=first_brand(source.brands), lang=source.lang or lang_code(post.get("lang")), author=username,
-            url=f"https://x.com/{username or 'i'}/status/{post_id}",
-            reach=number_of(as_mapping(user.get("public_metrics")).get("followers_count")),
-            engagement=sum(n for n in counts if n),
-            duplicate_of=f"x:{clean_field(reposted[0])}" if reposted and reposted[0] else None,
-        ))
+        original = _reposted(post.get("referenced_tweets"))
+        mentions.append(mention(
+            f"x:{post_id}", published, text, origin.source, origin.kind, origin.brand,
+            origin.lang or lang_code(post.get("lang")), username, f"https://x.com/{username or 'i'}/status/{post_id}",
+            None, number_of(as_mapping(user.get("public_metrics")).get("followers_count")),
+            total(metrics.get("like_count"), metrics.get("retweet_count"), metrics.get("reply_count"),
+                  metrics.get("quote_count")),
+            f"x:{original}" if original else None))
     return mentions
+
+
+def _reposted(references: Any) -> str | None:
+    """The id of the post that a repost repeats (``referenced_tweets`` of type ``retweeted``)."""
+    if not references or type(references) is not list:
+        return None
+    for reference in references:
+        if type(reference) is dict and reference.get("type") == "retweeted":
+            return line_field(reference.get("id"))
+    return None
 
 
 class XCollector(JsonApiCollector):

@@ -4,6 +4,13 @@ Each source type's format sample (``tests/fixtures/feeds``) is scaled up to ``it
 unique ids, then parsed ``repeat`` times by the collector's parser and by the floor: the bare
 ``feedparser.parse`` (feeds) or ``json.loads`` (JSON APIs) of the same bytes. The overhead is the
 collector's own work (field mapping, HTML stripping, time parsing, ids) relative to that floor.
+
+JSON rows print three floors, each with the overhead against it: ``json.loads`` (the standard
+library: what the target is stated against), ``orjson.loads`` (what the lenient path,
+:func:`service.collect.base.load_json`, decodes with) and msgspec's untyped
+``msgspec.json.decode``. The hackernews, reddit, bluesky, youtube, openfda and nhtsa_complaints
+parsers decode typed (:mod:`service.collect.typed`: only the fields they read, straight into
+Structs), which is faster than any untyped floor; their time includes that decode.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import msgspec
+import orjson
 
 from service.collect.apis import parse_x, parse_youtube
 from service.collect.bluesky import parse_bluesky
+from service.collect.complaints import parse_nhtsa_complaints
 from service.collect.hackernews import parse_hackernews
-from service.collect.jsonmap import resolve
+from service.collect.jsonmap import parse_mapped, resolve
 from service.collect.mastodon import parse_mastodon
 from service.collect.reddit import parse_reddit
 from service.collect.regulators import parse_nhtsa_recalls, parse_openfda, parse_rappelconso
@@ -40,11 +50,30 @@ class BenchRow:
     items: int
     mentions_per_second: float
     floor_per_second: float
+    """The standard floor: ``feedparser.parse`` for feeds, ``json.loads`` for JSON APIs."""
+    fast_floor_per_second: float | None = None
+    """``orjson.loads`` of the same bytes (JSON APIs, when orjson is installed)."""
+    msgspec_floor_per_second: float | None = None
+    """``msgspec.json.decode`` (untyped) of the same bytes (JSON APIs)."""
 
     @property
     def overhead(self) -> float:
         """Extra time of the collector over the floor, as a fraction of the floor's time."""
         return self.floor_per_second / self.mentions_per_second - 1.0
+
+    @property
+    def fast_overhead(self) -> float | None:
+        """Extra time of the collector over the orjson floor (``None`` without one)."""
+        if self.fast_floor_per_second is None:
+            return None
+        return self.fast_floor_per_second / self.mentions_per_second - 1.0
+
+    @property
+    def msgspec_overhead(self) -> float | None:
+        """Extra time of the collector over the untyped msgspec floor (``None`` without one)."""
+        if self.msgspec_floor_per_second is None:
+            return None
+        return self.msgspec_floor_per_second / self.mentions_per_second - 1.0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -56,12 +85,16 @@ class _Case:
     """Path to the item list (JSON); empty for feeds."""
     key: str = ""
     """Path of the id inside one item, made unique when scaling up."""
+    options: tuple[tuple[str, Any], ...] = ()
+    """Source options the parser needs (the ``json`` type's mapping)."""
 
 
 CASES = (
     _Case(source_type="rss", fixture="google_news_fr.rss", parser=parse_feed),
     _Case(source_type="nhtsa", fixture="nhtsa_recalls_toyota_camry_2010.json", parser=parse_nhtsa_recalls,
           items="results", key="NHTSACampaignNumber"),
+    _Case(source_type="nhtsa_complaints", fixture="nhtsa_complaints_honda_crv_2019.json",
+          parser=parse_nhtsa_complaints, items="results", key="odiNumber"),
     _Case(source_type="rappelconso", fixture="rappelconso_v2_records.json", parser=parse_rappelconso,
           items="results", key="numero_fiche"),
     _Case(source_type="openfda", fixture="openfda_food_enforcement.json", parser=parse_openfda,
@@ -76,14 +109,18 @@ CASES = (
     _Case(source_type="youtube", fixture="youtube_search_list.json", parser=parse_youtube, items="items",
           key="id.videoId"),
     _Case(source_type="x", fixture="x_recent_search.json", parser=parse_x, items="data", key="id"),
+    _Case(source_type="json", fixture="zendesk_search_page1.json", parser=parse_mapped, items="results", key="id",
+          options=(("url", "https://support.example.com/api/v2/search.json"), ("items", "results"),
+                   ("fields", {"id": "id", "text": ["subject", "description"], "time": "created_at",
+                               "url": "url", "title": "subject"}))),
 )
 
 
-def _source(source_type: str) -> Any:
+def _source(source_type: str, options: tuple[tuple[str, Any], ...] = ()) -> Any:
     from service.config import SourceConfig
 
     return SourceConfig(name="bench", type=source_type, kind=SourceKind.NEWS, interval=timedelta(minutes=5),
-                        timeout=timedelta(seconds=10))
+                        timeout=timedelta(seconds=10), options=dict(options))
 
 
 def scale_json(payload: Any, items_path: str, key_path: str, count: int) -> Any:
@@ -112,18 +149,22 @@ def scale_feed(data: bytes, count: int) -> bytes:
     return (text[:start] + "".join(grown) + text[end:]).encode("utf-8")
 
 
-def _rate(work: Callable[[], object], count: int, repeat: int, timer: Callable[[], float]) -> float:
-    best = float("inf")
+def _rates(works: list[Callable[[], object]], count: int, repeat: int,
+           timer: Callable[[], float]) -> list[float]:
+    """Items per second of each of ``works``, best of ``repeat`` runs. The runs are interleaved
+    (one of each per round), so that a busy machine slows the parser and its floors alike."""
+    best = [float("inf")] * len(works)
     for _ in range(repeat):
-        started = timer()
-        work()
-        best = min(best, timer() - started)
-    return count / best if best > 0 else float("inf")
+        for index, work in enumerate(works):
+            started = timer()
+            work()
+            best[index] = min(best[index], timer() - started)
+    return [count / seconds if seconds > 0 else float("inf") for seconds in best]
 
 
 def bench_collect(*, fixtures: Path = DEFAULT_FIXTURES, items: int = 500, repeat: int = 5,
                   timer: Callable[[], float] | None = None) -> list[BenchRow]:
-    """Throughput of every parser on scaled format samples, best of ``repeat`` runs."""
+    """Throughput of every parser on scaled format samples, best of ``repeat`` interleaved runs."""
     if timer is None:
         from service.clock import SystemClock
 
@@ -131,7 +172,8 @@ def bench_collect(*, fixtures: Path = DEFAULT_FIXTURES, items: int = 500, repeat
     rows = []
     for case in CASES:
         raw = (fixtures / case.fixture).read_bytes()
-        source = _source(case.source_type)
+        source = _source(case.source_type, case.options)
+        fast_floors: list[Callable[[], object]] = []
         if case.source_type == "rss":
             data = scale_feed(raw, items)
 
@@ -143,28 +185,55 @@ def bench_collect(*, fixtures: Path = DEFAULT_FIXTURES, items: int = 500, repeat
             def floor(data: bytes = data) -> object:
                 return json.loads(data)
 
+            def orjson_floor(data: bytes = data) -> object:
+                return orjson.loads(data)
+
+            def msgspec_floor(data: bytes = data) -> object:
+                return msgspec.json.decode(data)
+
+            fast_floors = [orjson_floor, msgspec_floor]
+
         produced = len(case.parser(data, source=source))
 
         def parse(data: bytes = data, case: _Case = case, source: Any = source) -> object:
             return case.parser(data, source=source)
 
-        rows.append(BenchRow(source_type=case.source_type, items=produced,
-                             mentions_per_second=_rate(parse, produced, repeat, timer),
-                             floor_per_second=_rate(floor, produced, repeat, timer)))
+        rates = _rates([parse, floor, *fast_floors], produced, repeat, timer)
+        rows.append(BenchRow(source_type=case.source_type, items=produced, mentions_per_second=rates[0],
+                             floor_per_second=rates[1], fast_floor_per_second=rates[2] if len(rates) > 2 else None,
+                             msgspec_floor_per_second=rates[3] if len(rates) > 3 else None))
     return rows
 
 
 def format_rows(rows: list[BenchRow]) -> list[str]:
-    """Table lines, then one figure per line (``collect_<type>_mentions_per_second`` ...)."""
-    lines = [f"{'type':<12} {'items':>6} {'mentions/s':>12} {'floor/s':>12} {'overhead':>9}"]
+    """Table lines, then one figure per line (``collect_<type>_mentions_per_second`` ...).
+
+    ``floor/s`` is ``feedparser.parse`` (rss) or ``json.loads``; ``orjson/s`` and ``msgspec/s`` the
+    other untyped JSON floors (``-`` where there is none). The target mark refers to the
+    ``json.loads`` floor.
+    """
+    lines = [f"{'type':<16} {'items':>6} {'mentions/s':>12} {'floor/s':>12} {'overhead':>9} "
+             f"{'orjson/s':>12} {'overhead':>9} {'msgspec/s':>12} {'overhead':>9}"]
     for row in rows:
         mark = "" if row.overhead <= TARGET_OVERHEAD else "  (above the 25 % target)"
-        lines.append(f"{row.source_type:<12} {row.items:>6} {row.mentions_per_second:>12,.0f} "
-                     f"{row.floor_per_second:>12,.0f} {row.overhead:>8.0%}{mark}")
+        floors = "".join(_floor(rate, overhead) for rate, overhead in (
+            (row.fast_floor_per_second, row.fast_overhead), (row.msgspec_floor_per_second, row.msgspec_overhead)))
+        lines.append(f"{row.source_type:<16} {row.items:>6} {row.mentions_per_second:>12,.0f} "
+                     f"{row.floor_per_second:>12,.0f} {row.overhead:>8.0%}{floors}{mark}")
     for row in rows:
         lines.append(f"collect_{row.source_type}_mentions_per_second {row.mentions_per_second:.0f}")
         lines.append(f"collect_{row.source_type}_overhead {row.overhead:.3f}")
+        if row.fast_overhead is not None:
+            lines.append(f"collect_{row.source_type}_overhead_vs_orjson {row.fast_overhead:.3f}")
+        if row.msgspec_overhead is not None:
+            lines.append(f"collect_{row.source_type}_overhead_vs_msgspec {row.msgspec_overhead:.3f}")
     return lines
+
+
+def _floor(rate: float | None, overhead: float | None) -> str:
+    if rate is None or overhead is None:
+        return f" {'-':>12} {'-':>9}"
+    return f" {rate:>12,.0f} {overhead:>8.0%}"
 
 
 def cli_bench_collect(args: Any) -> int:

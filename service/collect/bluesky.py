@@ -12,19 +12,21 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from service.collect.base import (
     as_list,
     as_mapping,
-    clean_field,
-    clean_text,
-    first_brand,
     lang_code,
-    load_json,
-    number_of,
+    line_field,
     parse_time,
+    text_field,
     text_of,
+    total,
 )
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.make import Origin, mention
+from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -33,36 +35,62 @@ if TYPE_CHECKING:
 APPVIEW = "https://public.api.bsky.app"
 
 
+class Record(msgspec.Struct):
+    createdAt: str | None = None
+    text: str | None = None
+    langs: list[str] | None = None
+
+
+class Author(msgspec.Struct):
+    handle: str | None = None
+
+
+class Post(msgspec.Struct):
+    """The fields of a ``postView`` that a mention is made of."""
+
+    uri: str | None = None
+    indexedAt: str | None = None
+    record: Record = msgspec.field(default_factory=Record)
+    author: Author = msgspec.field(default_factory=Author)
+    likeCount: int | None = None
+    repostCount: int | None = None
+    replyCount: int | None = None
+    quoteCount: int | None = None
+
+
+def _lenient(payload: Any) -> list[Any]:
+    return as_list(as_mapping(payload).get("posts"), what="Bluesky response 'posts'")
+
+
+_POSTS = ItemDecoder(Post, "posts", lenient=_lenient, what="Bluesky response")
+
+
 def parse_bluesky(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the ``posts`` of a ``searchPosts`` response."""
-    payload = as_mapping(load_json(data, what="Bluesky response"))
+    origin = Origin.of(source)
     mentions = []
-    for post in as_list(payload.get("posts"), what="Bluesky response 'posts'"):
-        mention = _mention(as_mapping(post), source)
-        if mention is not None:
-            mentions.append(mention)
+    for post in _POSTS(data):
+        found = _mention(post, origin)
+        if found is not None:
+            mentions.append(found)
     return mentions
 
 
-def _mention(post: Mapping[str, Any], source: SourceConfig) -> Mention | None:
-    uri = clean_field(text_of(post.get("uri")))
-    record = as_mapping(post.get("record"))
-    published = parse_time(record.get("createdAt")) or parse_time(post.get("indexedAt"))
-    text = clean_text(text_of(record.get("text")))
+def _mention(post: Post, origin: Origin) -> Mention | None:
+    uri = line_field(post.uri)
+    record = post.record
+    published = parse_time(record.createdAt) or parse_time(post.indexedAt)
+    text = text_field(record.text)
     if uri is None or published is None or not text:
         return None
-    author = as_mapping(post.get("author"))
-    handle = clean_field(text_of(author.get("handle")))
-    langs = record.get("langs")
-    counts = [number_of(post.get(key)) for key in ("likeCount", "repostCount", "replyCount", "quoteCount")]
+    handle = line_field(post.author.handle)
+    langs = record.langs
     rkey = uri.rsplit("/", 1)[-1]
-    return Mention(
-        id=f"bluesky:{uri}", published_at=published, text=text, source=source.name, kind=source.kind,
-        brand=first_brand(source.brands),
-        lang=source.lang or (lang_code(langs[0]) if isinstance(langs, list) and langs else None),
-        author=handle, url=f"https://bsky.app/profile/{handle}/post/{rkey}" if handle else None,
-        engagement=sum(n for n in counts if n),
-    )
+    return mention(
+        f"bluesky:{uri}", published, text, origin.source, origin.kind, origin.brand,
+        origin.lang or (lang_code(langs[0]) if isinstance(langs, list) and langs else None),
+        handle, f"https://bsky.app/profile/{handle}/post/{rkey}" if handle else None, None, None,
+        total(post.likeCount, post.repostCount, post.replyCount, post.quoteCount), None)
 
 
 class BlueskyCollector(JsonApiCollector):

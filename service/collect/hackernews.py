@@ -12,19 +12,20 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from service.collect.base import (
     as_list,
     as_mapping,
-    clean_field,
-    clean_text,
-    first_brand,
     join_text,
-    load_json,
-    number_of,
+    line_field,
     parse_time,
-    text_of,
+    text_field,
+    total,
 )
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.make import Origin, mention
+from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -34,37 +35,54 @@ ALGOLIA = "https://hn.algolia.com/api/v1/search_by_date"
 OVERLAP = timedelta(hours=1)
 
 
+class Hit(msgspec.Struct):
+    """The fields of an Algolia hit that a mention is made of."""
+
+    objectID: str | None = None
+    created_at: str | None = None
+    created_at_i: int | None = None
+    title: str | None = None
+    comment_text: str | None = None
+    story_title: str | None = None
+    story_text: str | None = None
+    author: str | None = None
+    points: int | None = None
+    num_comments: int | None = None
+
+
+def _lenient(payload: Any) -> list[Any]:
+    return as_list(as_mapping(payload).get("hits"), what="Hacker News response 'hits'")
+
+
+_HITS = ItemDecoder(Hit, "hits", lenient=_lenient, what="Hacker News response")
+
+
 def parse_hackernews(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the ``hits`` of an Algolia HN search response."""
-    payload = as_mapping(load_json(data, what="Hacker News response"))
+    origin = Origin.of(source)
     mentions = []
-    for hit in as_list(payload.get("hits"), what="Hacker News response 'hits'"):
-        mention = _mention(as_mapping(hit), source)
-        if mention is not None:
-            mentions.append(mention)
+    for hit in _HITS(data):
+        found = _mention(hit, origin)
+        if found is not None:
+            mentions.append(found)
     return mentions
 
 
-def _mention(hit: Mapping[str, Any], source: SourceConfig) -> Mention | None:
-    object_id = clean_field(text_of(hit.get("objectID")))
-    published = parse_time(hit.get("created_at")) or parse_time(hit.get("created_at_i"))
+def _mention(hit: Hit, origin: Origin) -> Mention | None:
+    object_id = line_field(hit.objectID)
+    published = parse_time(hit.created_at) or parse_time(hit.created_at_i)
     if object_id is None or published is None:
         return None
-    title = clean_field(text_of(hit.get("title")))
-    comment = clean_text(text_of(hit.get("comment_text")))
-    if comment:
-        text = join_text(clean_field(text_of(hit.get("story_title"))), comment)
-    else:
-        text = join_text(title, clean_text(text_of(hit.get("story_text"))))
+    title = line_field(hit.title)
+    comment = text_field(hit.comment_text)
+    text = (join_text(line_field(hit.story_title), comment) if comment
+            else join_text(title, text_field(hit.story_text)))
     if not text:
         return None
-    counts = [number_of(hit.get("points")), number_of(hit.get("num_comments"))]
-    return Mention(
-        id=f"hn:{object_id}", published_at=published, text=text, source=source.name, kind=source.kind,
-        brand=first_brand(source.brands), lang=source.lang, author=clean_field(text_of(hit.get("author"))),
-        url=f"https://news.ycombinator.com/item?id={object_id}", title=title,
-        engagement=sum(n for n in counts if n),
-    )
+    return mention(
+        f"hn:{object_id}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
+        line_field(hit.author), f"https://news.ycombinator.com/item?id={object_id}", title, None,
+        total(hit.points, hit.num_comments), None)
 
 
 class HackerNewsCollector(JsonApiCollector):

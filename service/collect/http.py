@@ -11,7 +11,6 @@ messages name the URL without its query string (queries may carry API keys).
 
 from __future__ import annotations
 
-import json
 import random
 import threading
 import time
@@ -24,7 +23,7 @@ from typing import Any
 import httpx
 
 from service import __version__
-from service.collect.base import FetchError, ParseError
+from service.collect.base import FetchError, load_json
 
 USER_AGENT = f"crisiswatch/{__version__} (+https://github.com/crisiswatch/crisiswatch)"
 RETRYABLE_STATUS = frozenset({408, 425, 429, 500, 502, 503, 504})
@@ -70,10 +69,7 @@ class Response:
 
     def json(self) -> Any:
         """The body as JSON; :class:`ParseError` when it is not."""
-        try:
-            return json.loads(self.content)
-        except (ValueError, RecursionError) as exc:
-            raise ParseError(f"{self.url}: response is not valid JSON ({exc})") from exc
+        return load_json(self.content, what=f"{self.url}: response")
 
 
 class HostLimiter:
@@ -172,16 +168,25 @@ class Fetcher:
         last_modified: str | None = None,
     ) -> Response:
         """GET ``url``; returns a 2xx or 304 :class:`Response`, raises :class:`FetchError`."""
-        request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"}
-        request_headers.update(headers or {})
+        request_headers = dict(headers or {})
         if etag:
             request_headers["If-None-Match"] = etag
         if last_modified:
             request_headers["If-Modified-Since"] = last_modified
+        return self._with_retries("GET", url, params, request_headers, None)
+
+    def post_form(self, url: str, *, form: Mapping[str, str], headers: Mapping[str, str] | None = None) -> Response:
+        """POST ``form`` URL-encoded to ``url`` (OAuth token endpoints), with the same politeness,
+        retries and error translation as :meth:`get`. Header values never appear in errors."""
+        return self._with_retries("POST", url, None, dict(headers or {}), form)
+
+    def _with_retries(self, method: str, url: str, params: Mapping[str, Any] | None, headers: dict[str, str],
+                      form: Mapping[str, str] | None) -> Response:
+        request_headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate", **headers}
         policy = self.policy
         for attempt in range(1, policy.attempts + 1):
             try:
-                return self._once(url, params, request_headers)
+                return self._once(method, url, params, request_headers, form)
             except FetchError as error:
                 if not error.retryable or attempt == policy.attempts:
                     raise
@@ -193,7 +198,8 @@ class Fetcher:
                 self._sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _once(self, url: str, params: Mapping[str, Any] | None, headers: dict[str, str]) -> Response:
+    def _once(self, method: str, url: str, params: Mapping[str, Any] | None, headers: dict[str, str],
+              form: Mapping[str, str] | None = None) -> Response:
         shown = display_url(url)
         timeout = self.policy.timeout
         try:
@@ -207,8 +213,8 @@ class Fetcher:
             parsed = parsed.copy_merge_params({key: str(value) for key, value in params.items()})
         with self.limiter.slot(host, wait=timeout):
             try:
-                with self.client.stream("GET", parsed, headers=headers,
-                                        timeout=timeout, follow_redirects=True) as answer:
+                with self.client.stream(method, parsed, headers=headers, data=form, timeout=timeout,
+                                        follow_redirects=method == "GET") as answer:
                     return self._read(shown, answer)
             except httpx.TimeoutException as exc:
                 raise FetchError(f"{shown}: timed out after {timeout:g}s ({type(exc).__name__})",

@@ -7,6 +7,10 @@ this class fetches, parses and keeps only new mentions with :mod:`service.collec
 When a tick makes several requests (one per model and year, say) and only some fail, the mentions of
 the others are kept and the failures logged; the run fails only when every request failed.
 
+Conditional GET: the ``ETag`` / ``Last-Modified`` of each request's first page are kept in the
+cursor (``validators``, keyed by a digest of the URL and parameters) and sent back on the next run;
+a ``304`` answer means nothing new for that request.
+
 Pagination: a subclass that can follow pages implements :meth:`JsonApiCollector.next_page`; pages
 are followed up to the source's ``max_pages`` option, and never past a page that brought nothing new
 (APIs are asked for newest first, so an all-seen page means the rest was collected before).
@@ -14,6 +18,8 @@ are followed up to the source's ``max_pages`` option, and never past a page that
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +35,9 @@ if TYPE_CHECKING:
     from service.config import SourceConfig
 
 log = logging.getLogger(__name__)
+
+Validators = tuple[str | None, str | None]
+"""The ``ETag`` and ``Last-Modified`` of a first page, sent back as a conditional GET."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -57,6 +66,16 @@ class JsonApiCollector:
         """The request for the page after ``payload`` (the decoded answer to ``request``), if any."""
         return None
 
+    def next_request(self, request: ApiRequest, response: Response, payload: Any) -> ApiRequest | None:
+        """Like :meth:`next_page`, for APIs that say where the next page is in a header."""
+        return self.next_page(request, payload)
+
+    def fetch(self, request: ApiRequest, now: datetime, validators: Validators = (None, None)) -> Response:
+        """One page (subclasses add credentials here); ``validators`` (ETag, Last-Modified) make it a
+        conditional GET."""
+        return self.fetcher.get(request.url, params=request.params, headers={**self.headers, **request.headers},
+                                etag=validators[0], last_modified=validators[1])
+
     def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
         """Type-specific cursor keys to keep besides ``recent`` and ``newest`` (none by default)."""
         return {}
@@ -68,35 +87,64 @@ class JsonApiCollector:
         errors: list[CollectError] = []
         requests = self.requests(state, now)
         seen = set(state.get("recent") or ())
+        known = _validators(state)
+        validators: dict[str, list[str | None]] = {}
+        answered = 0
         for first in requests:
+            key = request_key(first)
             request: ApiRequest | None = first
             for page in range(self.source.options.get("max_pages", 1)):
                 if request is None:
                     break
                 try:
-                    response = self.fetcher.get(request.url, params=request.params,
-                                                headers={**self.headers, **request.headers})
+                    response = self.fetch(request, now, known.get(key, (None, None)) if page == 0 else (None, None))
+                    if page == 0 and response.not_modified:
+                        validators[key] = list(known.get(key, (None, None)))
+                        answered += 1
+                        break
                     found = self.parse(response.content)
                 except CollectError as error:
                     errors.append(error)
+                    if page == 0 and key in known:
+                        validators[key] = list(known[key])
                     break
+                if page == 0 and (response.etag or response.last_modified):
+                    validators[key] = [response.etag, response.last_modified]
+                answered += 1
                 responses.append(response)
                 mentions.extend(found)
                 if not found or all(mention.id in seen for mention in found):
                     break
                 request = self._following(request, response, page)
-        if errors and not responses:
+        if errors and not answered:
             raise errors[0]
         for error in errors:
             log.warning('source "%s": one of %d requests failed: %s', self.name, len(requests), error)
         fresh, next_cursor = select_new(mentions, state, now=now)
         next_cursor.update(self.extra_cursor(responses, state))
+        if validators:
+            next_cursor["validators"] = validators
         return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
 
     def _following(self, request: ApiRequest, response: Response, page: int) -> ApiRequest | None:
         if page + 1 >= self.source.options.get("max_pages", 1):
             return None
         try:
-            return self.next_page(request, load_json(response.content))
+            return self.next_request(request, response, load_json(response.content))
         except ParseError:  # pragma: no cover - parse() already decoded this body
             return None
+
+
+def request_key(request: ApiRequest) -> str:
+    """A short stable key of a request (URL and parameters), for the cursor. A digest, so that API
+    keys in parameters never reach the store."""
+    text = json.dumps([request.url, sorted((str(k), str(v)) for k, v in request.params.items())])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _validators(state: Mapping[str, Any]) -> dict[str, Validators]:
+    stored = state.get("validators")
+    if not isinstance(stored, dict):
+        return {}
+    return {key: (value[0] if isinstance(value[0], str) else None, value[1] if isinstance(value[1], str) else None)
+            for key, value in stored.items() if isinstance(key, str) and isinstance(value, list) and len(value) == 2}

@@ -23,26 +23,26 @@ page brings nothing new (the API is assumed to list newest first).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from service.collect.base import (
-    MAX_FIELD_CHARS,
     CollectResult,
     ParseError,
     as_list,
     assemble,
-    clean_field,
-    clean_text,
-    first_brand,
     lang_code,
+    line_field,
     load_json,
     number_of,
     parse_time,
+    text_field,
     text_of,
 )
 from service.collect.cursor import select_new
 from service.collect.http import Fetcher
+from service.collect.make import Origin, mention
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -85,32 +85,81 @@ def check_fields(fields: Mapping[str, Any]) -> str | None:
     return None
 
 
+Path = tuple[str, ...]
+
+
+def compile_path(path: str) -> Path:
+    """The steps of a dotted path, split once (``""`` and ``"$"``: the value itself)."""
+    return tuple(path.split(".")) if path and path != "$" else ()
+
+
+def follow(value: Any, steps: Path) -> Any:
+    """:func:`resolve` with a compiled path."""
+    for step in steps:
+        if type(value) is dict or isinstance(value, Mapping):
+            value = value.get(step)
+        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
+            value = value[int(step)]
+        else:
+            return None
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class _Mapping:
+    """A source's ``fields`` with every path compiled (built once per source and cached)."""
+
+    id: Path
+    time: Path
+    text: tuple[Path, ...]
+    optional: tuple[Path | None, ...]
+    """author, url, title, lang, reach, engagement (``None`` when not mapped)."""
+
+    @classmethod
+    def of(cls, fields: Mapping[str, Any]) -> _Mapping:
+        text = fields["text"] if isinstance(fields["text"], list) else [fields["text"]]
+        return cls(compile_path(fields["id"]), compile_path(fields["time"]), tuple(map(compile_path, text)),
+                   tuple(compile_path(fields[name]) if name in fields else None for name in OPTIONAL_FIELDS))
+
+
+_COMPILED: dict[int, tuple[Mapping[str, Any], _Mapping]] = {}
+
+
+def _compiled(fields: Mapping[str, Any]) -> _Mapping:
+    cached = _COMPILED.get(id(fields))
+    if cached is None or cached[0] is not fields:
+        if len(_COMPILED) > 256:
+            _COMPILED.clear()
+        cached = _COMPILED[id(fields)] = (fields, _Mapping.of(fields))
+    return cached[1]
+
+
 def parse_mapped(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the items of one response, mapped by the source's ``items`` and ``fields``."""
     payload = load_json(data, what=f"{source.name} response")
     options = source.options
     items = as_list(resolve(payload, options.get("items", "")), what=f"items at {options.get('items', '')!r}")
-    return [mention for item in items if (mention := _mention(item, options["fields"], source)) is not None]
+    mapping = _compiled(options["fields"])
+    origin = Origin.of(source)
+    prefix = f"json:{source.name}:"
+    return [found for item in items if (found := _mention(item, mapping, origin, prefix)) is not None]
 
 
-def _mention(item: Any, fields: Mapping[str, Any], source: SourceConfig) -> Mention | None:
-    item_id = clean_field(text_of(resolve(item, fields["id"])))
-    published = parse_time(resolve(item, fields["time"]))
-    text_paths = fields["text"] if isinstance(fields["text"], list) else [fields["text"]]
-    text = assemble(*(clean_text(text_of(resolve(item, path))) for path in text_paths))
+def _mention(item: Any, mapping: _Mapping, origin: Origin, prefix: str) -> Mention | None:
+    item_id = line_field(follow(item, mapping.id))
+    published = parse_time(follow(item, mapping.time))
+    if len(mapping.text) == 1:
+        text = text_field(follow(item, mapping.text[0]))
+    else:
+        text = assemble(*(text_field(follow(item, path)) for path in mapping.text))
     if item_id is None or published is None or not text:
         return None
-
-    def optional(name: str) -> Any:
-        return resolve(item, fields[name]) if name in fields else None
-
-    return Mention(
-        id=f"json:{source.name}:{item_id}", published_at=published, text=text, source=source.name,
-        kind=source.kind, brand=first_brand(source.brands), lang=source.lang or lang_code(optional("lang")),
-        author=clean_field(text_of(optional("author"))), url=clean_field(text_of(optional("url"))),
-        title=clean_field(text_of(optional("title")), limit=MAX_FIELD_CHARS),
-        reach=number_of(optional("reach")), engagement=number_of(optional("engagement")),
-    )
+    author, url, title, lang, reach, engagement = (None if path is None else follow(item, path)
+                                                   for path in mapping.optional)
+    return mention(
+        prefix + item_id, published, text, origin.source, origin.kind, origin.brand,
+        origin.lang or lang_code(lang), line_field(author), line_field(url), line_field(title),
+        number_of(reach), number_of(engagement), None)
 
 
 class JsonMappedCollector:

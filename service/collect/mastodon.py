@@ -15,20 +15,24 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+import httpx
+
 from service.collect.base import (
+    ParseError,
     as_list,
     as_mapping,
-    clean_field,
-    clean_text,
-    first_brand,
     join_text,
     lang_code,
+    line_field,
     load_json,
     number_of,
     parse_time,
-    text_of,
+    text_field,
+    total,
 )
+from service.collect.http import Response, display_url
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.make import Origin, mention
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -39,57 +43,152 @@ def parse_mastodon(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of a list of statuses, or of the ``statuses`` of a v2 search result."""
     payload = load_json(data, what="Mastodon response")
     statuses = as_mapping(payload).get("statuses") if isinstance(payload, Mapping) else payload
+    origin = Origin.of(source)
     mentions = []
     for status in as_list(statuses, what="Mastodon statuses"):
-        mention = _mention(as_mapping(status), source)
-        if mention is not None:
-            mentions.append(mention)
+        found = _mention(as_mapping(status), origin)
+        if found is not None:
+            mentions.append(found)
     return mentions
 
 
-def _mention(status: Mapping[str, Any], source: SourceConfig) -> Mention | None:
-    uri = clean_field(text_of(status.get("uri")) or text_of(status.get("url")))
+def _mention(status: Mapping[str, Any], origin: Origin) -> Mention | None:
+    uri = line_field(status.get("uri")) or line_field(status.get("url"))
     published = parse_time(status.get("created_at"))
     if uri is None or published is None:
         return None
     boosted = as_mapping(status.get("reblog"))
     shown = boosted or status
-    text = join_text(clean_field(text_of(shown.get("spoiler_text"))), clean_text(text_of(shown.get("content"))))
+    text = join_text(line_field(shown.get("spoiler_text")), text_field(shown.get("content")))
     if not text:
         return None
     account = as_mapping(status.get("account"))
-    counts = [number_of(shown.get(key)) for key in ("reblogs_count", "favourites_count", "replies_count")]
-    original = clean_field(text_of(boosted.get("uri"))) if boosted else None
-    return Mention(
-        id=f"mastodon:{uri}", published_at=published, text=text, source=source.name, kind=source.kind,
-        brand=first_brand(source.brands), lang=source.lang or lang_code(shown.get("language")),
-        author=clean_field(text_of(account.get("acct"))), url=clean_field(text_of(shown.get("url"))) or uri,
-        reach=number_of(account.get("followers_count")), engagement=sum(n for n in counts if n),
-        duplicate_of=f"mastodon:{original}" if original else None,
-    )
+    original = line_field(boosted.get("uri")) if boosted else None
+    return mention(
+        f"mastodon:{uri}", published, text, origin.source, origin.kind, origin.brand,
+        origin.lang or lang_code(shown.get("language")), line_field(account.get("acct")),
+        line_field(shown.get("url")) or uri, None, number_of(account.get("followers_count")),
+        total(shown.get("reblogs_count"), shown.get("favourites_count"), shown.get("replies_count")),
+        f"mastodon:{original}" if original else None)
 
 
 class MastodonCollector(JsonApiCollector):
-    """The newest statuses of each of ``hashtags`` and of the ``query`` search on ``instance``."""
+    """The newest statuses of each of ``hashtags`` and of the ``query`` search on ``instance``.
+
+    Paging (up to ``max_pages`` per request and run): a hashtag timeline follows the ``Link``
+    header's ``rel="next"`` URL (older statuses, ``max_id``), on the same instance only, else the
+    ``max_id`` of the page's last status; a search pages with ``max_id`` (the v2 search answer has
+    no ``Link`` header). The newest status id seen per timeline or search is kept in the cursor
+    (``since``) and sent again after a restart: ``since_id`` for timelines, ``min_id`` for the
+    search, so that the instance only answers with newer statuses.
+    """
+
+    _paths: frozenset[str] | set[str] = frozenset()
+    """The timelines and search of the current run (cursor entries of others are dropped)."""
 
     def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
         options = self.source.options
         base = options["instance"].rstrip("/")
         headers = {"Authorization": f"Bearer {options['token']}"} if options.get("token") else {}
         limit = options.get("limit", 40)
-        requests = [ApiRequest(url=f"{base}/api/v1/timelines/tag/{quote(tag.lstrip('#'), safe='')}",
-                               params={"limit": limit}, headers=headers) for tag in options.get("hashtags") or ()]
+        since = _since(state)
+        requests = []
+        for tag in options.get("hashtags") or ():
+            url = f"{base}/api/v1/timelines/tag/{quote(tag.lstrip('#'), safe='')}"
+            params: dict[str, Any] = {"limit": limit}
+            if _path(url) in since:
+                params["since_id"] = since[_path(url)]
+            requests.append(ApiRequest(url=url, params=params, headers=headers))
         if options.get("query"):
-            requests.append(ApiRequest(url=f"{base}/api/v2/search", headers=headers, params={
-                "q": options["query"], "type": "statuses", "limit": limit, "resolve": "false"}))
+            url = f"{base}/api/v2/search"
+            params = {"q": options["query"], "type": "statuses", "limit": limit, "resolve": "false"}
+            if _path(url) in since:
+                params["min_id"] = since[_path(url)]
+            requests.append(ApiRequest(url=url, headers=headers, params=params))
+        self._paths = {_path(request.url) for request in requests}
         return requests
 
+    def next_request(self, request: ApiRequest, response: Response, payload: Any) -> ApiRequest | None:
+        following = next_link(response.headers.get("link"), request.url)
+        if following is not None:
+            url, params = following
+            return replace(request, url=url, params={**request.params, **params})
+        return self.next_page(request, payload)
+
     def next_page(self, request: ApiRequest, payload: Any) -> ApiRequest | None:
-        """Older statuses of a timeline (``max_id``); a search result has no next page here."""
-        if not isinstance(payload, list) or not payload:
+        """Older statuses (``max_id`` below the page's oldest status)."""
+        statuses = as_mapping(payload).get("statuses") if isinstance(payload, dict) else payload
+        if not isinstance(statuses, list) or not statuses:
             return None
-        oldest = text_of(as_mapping(payload[-1]).get("id"))
+        oldest = min((status_id for status in statuses if (status_id := _status_id(status)) is not None),
+                     key=_order, default=None)
         return replace(request, params={**request.params, "max_id": oldest}) if oldest else None
 
     def parse(self, data: bytes) -> list[Mention]:
         return parse_mastodon(data, source=self.source)
+
+    def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
+        since = {key: value for key, value in _since(state).items() if key in self._paths}  # hashtags dropped
+        for response in responses:
+            try:
+                payload = load_json(response.content)
+            except ParseError:  # pragma: no cover - parse() already decoded this body
+                continue
+            statuses = payload.get("statuses") if isinstance(payload, dict) else payload
+            ids = [status_id for status in statuses or () if (status_id := _status_id(status)) is not None] \
+                if isinstance(statuses, list) else []
+            key = _path(response.url)
+            newest = max([*ids, since[key]] if key in since else ids, key=_order, default=None)
+            if newest is not None:
+                since[key] = newest
+        return {"since": since} if since else {}
+
+
+def next_link(header: str | None, current: str) -> tuple[str, dict[str, str]] | None:
+    """The URL (without query) and query parameters of the ``rel="next"`` link of a ``Link``
+    header, when it points to the same scheme and host as ``current`` (a token is never sent
+    elsewhere).
+
+    >>> next_link('<https://m.s/api/v1/timelines/tag/x?max_id=7>; rel="next", <https://m.s/a?min_id=9>; rel="prev"',
+    ...           "https://m.s/api/v1/timelines/tag/x")
+    ('https://m.s/api/v1/timelines/tag/x', {'max_id': '7'})
+    """
+    if not header:
+        return None
+    for part in header.split(","):
+        target, _, attributes = part.partition(";")
+        target = target.strip()
+        if not (target.startswith("<") and target.endswith(">")):
+            continue
+        rels = [value.strip().strip('"').lower() for key, _, value in
+                (attribute.strip().partition("=") for attribute in attributes.split(";")) if key.strip() == "rel"]
+        if "next" not in " ".join(rels).split():
+            continue
+        try:
+            link, here = httpx.URL(target[1:-1]), httpx.URL(current)
+        except (httpx.InvalidURL, TypeError):
+            return None
+        if (link.scheme, link.host, link.port) != (here.scheme, here.host, here.port):
+            return None
+        return str(link.copy_with(query=None)), dict(link.params)
+    return None
+
+
+def _since(state: Mapping[str, Any]) -> dict[str, str]:
+    since = state.get("since")
+    return {key: value for key, value in since.items() if isinstance(key, str) and isinstance(value, str)} \
+        if isinstance(since, dict) else {}
+
+
+def _path(url: str) -> str:
+    return display_url(url)
+
+
+def _status_id(status: Any) -> str | None:
+    status_id = status.get("id") if isinstance(status, dict) else None
+    return status_id if isinstance(status_id, str) and status_id.isascii() and status_id.isdigit() else None
+
+
+def _order(status_id: str) -> tuple[int, str]:
+    """Mastodon ids are decimal strings of growing numbers: longer is newer, then by digits."""
+    return len(status_id), status_id

@@ -4,6 +4,8 @@ subreddits), public JSON API; with an OAuth ``token`` the same search goes to ``
 One mention per post (``t3``) or comment (``t1``) in the Listing: id ``reddit:<fullname>``, text
 title + self text (comments: body), ``engagement`` score + comments, ``reach`` the subreddit's
 subscribers. A crosspost is marked as a duplicate of its parent post (it counts as reach, not volume).
+Without credentials the public API answers; with an app's ``client_id`` and ``client_secret``
+an OAuth token is obtained (:mod:`.oauth`) and ``oauth.reddit.com`` is searched.
 """
 
 from __future__ import annotations
@@ -13,19 +15,26 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from service.collect.base import (
+    FetchError,
     as_list,
     as_mapping,
     clean_field,
-    clean_text,
-    first_brand,
     join_text,
-    load_json,
+    line_field,
     number_of,
     parse_time,
+    text_field,
     text_of,
+    total,
 )
-from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.http import Fetcher, Response
+from service.collect.jsonapi import ApiRequest, JsonApiCollector, Validators
+from service.collect.make import Origin, mention
+from service.collect.oauth import ClientCredentials
+from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -33,53 +42,101 @@ if TYPE_CHECKING:
 
 PUBLIC = "https://www.reddit.com"
 OAUTH = "https://oauth.reddit.com"
+TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
+
+
+class _Nothing(msgspec.Struct):
+    """An object whose content is not read (only its presence counts)."""
+
+
+class Post(msgspec.Struct):
+    """The fields of a Listing child's ``data`` (post or comment) that a mention is made of."""
+
+    name: str | None = None
+    id: str | None = None
+    created_utc: int | float | str | None = None  # numbers, but some answers quote them
+    title: str | None = None
+    link_title: str | None = None
+    selftext: str | None = None
+    body: str | None = None
+    permalink: str | None = None
+    crosspost_parent_list: list[_Nothing] | None = None
+    crosspost_parent: str | None = None
+    author: str | None = None
+    subreddit_subscribers: int | None = None
+    score: int | None = None
+    num_comments: int | None = None
+
+
+class Child(msgspec.Struct):
+    kind: str | None = None
+    data: Post = msgspec.field(default_factory=Post)
+
+
+def _lenient(listing: Any) -> list[Any]:
+    return as_list(as_mapping(as_mapping(listing).get("data")).get("children"),
+                   what="Reddit listing 'data.children'")
+
+
+_CHILDREN = ItemDecoder(Child, "data.children", lenient=_lenient, what="Reddit response")
 
 
 def parse_reddit(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the posts and comments of a Reddit ``Listing``."""
-    listing = as_mapping(load_json(data, what="Reddit response"))
-    children = as_list(as_mapping(listing.get("data")).get("children"), what="Reddit listing 'data.children'")
+    origin = Origin.of(source)
     mentions = []
-    for child in children:
-        child = as_mapping(child)
-        post = as_mapping(child.get("data"))
-        fullname = text_of(post.get("name")) or (f"{child.get('kind')}_{post.get('id')}" if post.get("id") else None)
-        published = parse_time(post.get("created_utc"))
+    for child in _CHILDREN(data):
+        post = child.data
+        fullname = text_of(post.name) or (f"{child.kind}_{post.id}" if post.id else None)
+        published = parse_time(post.created_utc)
         if not fullname or published is None:
             continue
-        mention = _mention(post, fullname, published, source)
-        if mention is not None:
-            mentions.append(mention)
+        found = _mention(post, fullname, published, origin)
+        if found is not None:
+            mentions.append(found)
     return mentions
 
 
-def _mention(post: Mapping[str, Any], fullname: str, published: datetime, source: SourceConfig) -> Mention | None:
-    title = clean_field(text_of(post.get("title")) or text_of(post.get("link_title")))
-    body = clean_text(text_of(post.get("selftext")) or text_of(post.get("body")))
-    text = join_text(title, body) if fullname.startswith("t3_") else (body or title or "")
+def _mention(post: Post, fullname: str, published: datetime, origin: Origin) -> Mention | None:
+    is_post = fullname.startswith("t3_")
+    title = line_field(post.title) or line_field(post.link_title)
+    body = text_field(post.selftext) or text_field(post.body)
+    text = join_text(title, body) if is_post else (body or title or "")
     if not text:
         return None
-    permalink = text_of(post.get("permalink"))
-    engagement = sum(n for n in (number_of(post.get("score")), number_of(post.get("num_comments"))) if n)
-    parents = post.get("crosspost_parent_list")
-    parent = text_of(post.get("crosspost_parent")) if isinstance(parents, list) and parents else None
-    author = text_of(post.get("author"))
-    return Mention(
-        id=f"reddit:{clean_field(fullname)}", published_at=published, text=text, source=source.name, kind=source.kind,
-        brand=first_brand(source.brands), lang=source.lang, author=clean_field(author) if author else None,
-        url=f"{PUBLIC}{clean_field(permalink)}" if permalink and permalink.startswith("/") else None,
-        title=title if fullname.startswith("t3_") else None, reach=number_of(post.get("subreddit_subscribers")),
-        engagement=engagement, duplicate_of=f"reddit:{clean_field(parent)}" if parent else None,
-    )
+    permalink = text_of(post.permalink)
+    parents = post.crosspost_parent_list
+    parent = text_of(post.crosspost_parent) if isinstance(parents, list) and parents else None
+    author = text_of(post.author)
+    return mention(
+        f"reddit:{clean_field(fullname)}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
+        clean_field(author) if author else None,
+        f"{PUBLIC}{clean_field(permalink)}" if permalink and permalink.startswith("/") else None,
+        title if is_post else None, number_of(post.subreddit_subscribers),
+        total(post.score, post.num_comments), f"reddit:{clean_field(parent)}" if parent else None)
 
 
 class RedditCollector(JsonApiCollector):
-    """Searches ``query`` (newest first), in ``subreddits`` when given."""
+    """Searches ``query`` (newest first), in ``subreddits`` when given.
+
+    Without credentials the public JSON API (``www.reddit.com``) is used. With ``client_id`` and
+    ``client_secret`` (an app's credentials, usually ``${REDDIT_CLIENT_ID}`` and
+    ``${REDDIT_CLIENT_SECRET}`` from the environment) an application-only OAuth token is fetched
+    from :data:`TOKEN_URL`, cached until it expires, fetched again on a 401, and the search goes to
+    ``oauth.reddit.com``; a fixed ``token`` is sent as is.
+    """
+
+    def __init__(self, source: SourceConfig, fetcher: Fetcher) -> None:
+        super().__init__(source, fetcher)
+        options = source.options
+        self.oauth = ClientCredentials(fetcher, token_url=TOKEN_URL,
+                                       client_id=options["client_id"], client_secret=options["client_secret"],
+                                       what=f'source "{source.name}"') if options.get("client_id") else None
 
     def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
         options = self.source.options
         token = options.get("token")
-        base = options.get("url") or (OAUTH if token else PUBLIC)
+        base = options.get("url") or (OAUTH if token or self.oauth else PUBLIC)
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         params = {"q": options["query"], "sort": "new", "limit": options.get("limit", 100), "raw_json": 1}
         subreddits = options.get("subreddits") or []
@@ -87,6 +144,21 @@ class RedditCollector(JsonApiCollector):
             return [ApiRequest(url=f"{base}/search.json", params=params, headers=headers)]
         return [ApiRequest(url=f"{base}/r/{'+'.join(subreddits)}/search.json", params={**params, "restrict_sr": 1},
                            headers=headers)]
+
+    def fetch(self, request: ApiRequest, now: datetime, validators: Validators = (None, None)) -> Response:
+        if self.oauth is None:
+            return super().fetch(request, now, validators)
+        headers = {**self.headers, **request.headers}
+        etag, last_modified = validators
+        try:
+            return self.fetcher.get(request.url, params=request.params, etag=etag, last_modified=last_modified,
+                                    headers={**headers, "Authorization": f"Bearer {self.oauth.token(now)}"})
+        except FetchError as error:
+            if error.status != 401:
+                raise
+        self.oauth.invalidate()  # revoked or expired early: one new token, one more try
+        return self.fetcher.get(request.url, params=request.params, etag=etag, last_modified=last_modified,
+                                headers={**headers, "Authorization": f"Bearer {self.oauth.token(now)}"})
 
     def next_page(self, request: ApiRequest, payload: Any) -> ApiRequest | None:
         after = text_of(as_mapping(as_mapping(payload).get("data")).get("after"))

@@ -41,6 +41,10 @@ class SourceType:
     build: Callable[[SourceConfig, Fetcher], Collector]
     one_of: tuple[tuple[str, ...], ...] = field(default=())
     """Groups of options of which at least one must be given."""
+    together: tuple[tuple[str, ...], ...] = field(default=())
+    """Groups of options given all together or not at all (a client id and its secret)."""
+    exclusive: tuple[tuple[str, ...], ...] = field(default=())
+    """Pairs of options that exclude each other (a fixed token, or credentials to fetch one)."""
     http: bool = True
     """Whether the type fetches over HTTP (and so accepts :data:`COMMON_OPTIONS`)."""
 
@@ -76,6 +80,11 @@ def one_of(*choices: str) -> Check:
 
 def not_empty(value: Any) -> str | None:
     return None if len(value) else "must not be empty"
+
+
+def model_years(values: list[int]) -> str | None:
+    wrong = [value for value in values if not 1950 <= value <= 2100]
+    return f"must be model years between 1950 and 2100, not {wrong[0]}" if wrong else None
 
 
 COMMON_OPTIONS: Mapping[str, Option] = {
@@ -137,9 +146,7 @@ def check_options(type: str, options: Mapping[str, Any]) -> list[tuple[str, str]
     for key, option in allowed.items():
         if option.required and key not in options:
             problems.append((key, f'missing option "{key}" required by source type "{type}"'))
-    for group in source_type.one_of:
-        if not any(key in options for key in group):
-            problems.append((group[0], f'source type "{type}" needs one of the options {", ".join(group)}'))
+    problems += _group_problems(source_type, options)
     for key, value in options.items():
         option = allowed.get(key)
         if option is None:
@@ -150,6 +157,25 @@ def check_options(type: str, options: Mapping[str, Any]) -> list[tuple[str, str]
                                   f"not {_describe(value)}"))
         elif option.check is not None and (problem := option.check(value)) is not None:
             problems.append((key, f'option "{key}" {problem}'))
+    return problems
+
+
+def _group_problems(source_type: SourceType, options: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Problems with options that go in groups: one of, all together, not both."""
+    problems = []
+    for group in source_type.one_of:
+        if not any(key in options for key in group):
+            problems.append((group[0], f'source type "{source_type.name}" needs one of the options '
+                                       f'{", ".join(group)}'))
+    for group in source_type.together:
+        given = [key for key in group if key in options]
+        if given and len(given) < len(group):
+            missing = [key for key in group if key not in options]
+            problems.append((given[0], f'option "{given[0]}" needs the option{"s" if len(missing) > 1 else ""} '
+                                       f'{", ".join(missing)} too'))
+    for first, second in source_type.exclusive:
+        if first in options and second in options:
+            problems.append((second, f'options "{first}" and "{second}" exclude each other: give one of them'))
     return problems
 
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import msgspec
 
 from service.collect.base import (
     MAX_FIELD_CHARS,
@@ -27,14 +29,15 @@ from service.collect.base import (
     as_mapping,
     assemble,
     clean_field,
-    clean_text,
-    first_brand,
+    line_field,
     load_json,
     parse_time,
-    text_of,
-    usable_time,
+    text_field,
+    utc_day,
 )
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.make import Origin, mention
+from service.collect.typed import ItemDecoder
 from service.domain import Mention, SourceKind
 
 if TYPE_CHECKING:
@@ -43,58 +46,56 @@ if TYPE_CHECKING:
 NHTSA_URL = "https://api.nhtsa.gov/recalls/recallsByVehicle"
 RAPPELCONSO_URL = ("https://data.economie.gouv.fr/api/explore/v2.1/catalog/datasets/"
                    "rappelconso-v2-gtin-espaces/records")
-_DAY = re.compile(r"^(\d{2})/(\d{2})/(\d{4})$")
 
 
 def _nhtsa_day(value: Any) -> datetime | None:
-    match = _DAY.match(value.strip()) if isinstance(value, str) else None
-    if match is None:
-        return parse_time(value)
-    day, month, year = (int(part) for part in match.groups())
-    try:
-        return usable_time(datetime(year, month, day, tzinfo=UTC))
-    except ValueError:
-        return None
+    """Midnight UTC of a ``DD/MM/YYYY`` day (the recalls API's order), else any :func:`parse_time` form."""
+    if isinstance(value, str):
+        value = value.strip()
+    if isinstance(value, str) and len(value) == 10 and value[2] == "/" and value[5] == "/" and value.isascii():
+        day, month, year = value[:2], value[3:5], value[6:]
+        if day.isdigit() and month.isdigit() and year.isdigit():
+            return utc_day(int(year), int(month), int(day))
+    return parse_time(value)
 
 
 def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall campaigns in a ``recallsByVehicle`` response (one per campaign)."""
     payload = as_mapping(load_json(data, what="NHTSA response"))
     results = as_list(payload.get("results", payload.get("Results")), what="NHTSA response 'results'")
-    campaigns: dict[str, dict[str, Any]] = {}
+    campaigns: dict[str, tuple[Mapping[str, Any], datetime, list[str]]] = {}
     for record in results:
-        record = as_mapping(record)
-        campaign = clean_field(text_of(record.get("NHTSACampaignNumber")))
+        if type(record) is not dict:
+            continue
+        campaign = line_field(record.get("NHTSACampaignNumber"))
         published = _nhtsa_day(record.get("ReportReceivedDate"))
         if campaign is None or published is None:
             continue
-        vehicle = " ".join(part for part in (clean_field(text_of(record.get(key)))
-                                             for key in ("Make", "Model", "ModelYear")) if part)
-        entry = campaigns.setdefault(campaign, {"record": record, "published": published, "vehicles": []})
-        if vehicle and vehicle not in entry["vehicles"]:
-            entry["vehicles"].append(vehicle)
-    return [_nhtsa_mention(campaign, entry, source) for campaign, entry in campaigns.items()]
+        make, model, year = line_field(record.get("Make")), line_field(record.get("Model")), \
+            line_field(record.get("ModelYear"))
+        vehicle = " ".join(part for part in (make, model, year) if part)
+        entry = campaigns.get(campaign)
+        if entry is None:
+            entry = campaigns[campaign] = (record, published, [])
+        if vehicle and vehicle not in entry[2]:
+            entry[2].append(vehicle)
+    origin = Origin.of(source, kind=SourceKind.REGULATOR)
+    return [_nhtsa_mention(campaign, *entry, origin) for campaign, entry in campaigns.items()]
 
 
-def _nhtsa_mention(campaign: str, entry: Mapping[str, Any], source: SourceConfig) -> Mention:
-    record = entry["record"]
-
-    def field(key: str) -> str:
-        return clean_text(text_of(record.get(key)))
-
-    component = field("Component")
-    vehicles = ", ".join(entry["vehicles"])
-    parts = [f"NHTSA recall {campaign}" + (f" ({vehicles})" if vehicles else "") + (f": {component}." if component
-                                                                                    else ".")]
-    parts += [text for text in (field("Summary"), _labelled("Consequence", field("Consequence")),
-                                _labelled("Remedy", field("Remedy"))) if text]
-    return Mention(
-        id=f"nhtsa:{campaign}", published_at=entry["published"], text=assemble(*parts),
-        source=source.name, kind=SourceKind.REGULATOR, brand=first_brand(source.brands), lang=source.lang or "en",
-        author=clean_field(text_of(record.get("Manufacturer"))) or "NHTSA",
-        url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
-        title=assemble(f"Recall {campaign}", component, separator=": ", limit=MAX_FIELD_CHARS),
-    )
+def _nhtsa_mention(campaign: str, record: Mapping[str, Any], published: datetime, vehicles: list[str],
+                   origin: Origin) -> Mention:
+    get = record.get
+    component = text_field(get("Component"))
+    named = ", ".join(vehicles)
+    head = f"NHTSA recall {campaign}" + (f" ({named})" if named else "") + (f": {component}." if component else ".")
+    text = assemble(head, text_field(get("Summary")),
+                    _labelled("Consequence", text_field(get("Consequence"))),
+                    _labelled("Remedy", text_field(get("Remedy"))))
+    return mention(
+        f"nhtsa:{campaign}", published, text, origin.source, origin.kind, origin.brand, origin.lang or "en",
+        line_field(get("Manufacturer")) or "NHTSA", f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
+        assemble(f"Recall {campaign}", component, separator=": ", limit=MAX_FIELD_CHARS), None, None, None)
 
 
 def _labelled(label: str, text: str, separator: str = ": ") -> str:
@@ -105,11 +106,13 @@ class NhtsaCollector(JsonApiCollector):
     """Recalls of ``make`` for each of ``models`` and each model year of the last ``years_back``
     years (plus next year's models)."""
 
+    default_url = NHTSA_URL
+
     def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
         options = self.source.options
         years = options.get("model_years") or list(range(now.year + 1, now.year - options.get("years_back", 2) - 1,
                                                          -1))
-        url = options.get("url", NHTSA_URL)
+        url = options.get("url", self.default_url)
         return [ApiRequest(url=url, params={"make": options["make"], "model": model, "modelYear": str(year)})
                 for model in options["models"] for year in years]
 
@@ -120,17 +123,18 @@ class NhtsaCollector(JsonApiCollector):
 def parse_rappelconso(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall sheets in an Explore API v2.1 ``records`` response."""
     payload = as_mapping(load_json(data, what="RappelConso response"))
+    origin = Origin.of(source, kind=SourceKind.REGULATOR)
     mentions = []
     for record in as_list(payload.get("results"), what="RappelConso response 'results'"):
         record = as_mapping(record)
-        sheet = clean_field(text_of(record.get("numero_fiche")) or text_of(record.get("rappel_guid"))
-                            or text_of(record.get("id")))
+        sheet = (line_field(record.get("numero_fiche")) or line_field(record.get("rappel_guid"))
+                 or line_field(record.get("id")))
         published = parse_time(record.get("date_publication"))
         if sheet is None or published is None:
             continue
 
         def field(key: str, record: Mapping[str, Any] = record) -> str:
-            return clean_text(text_of(record.get(key)))
+            return text_field(record.get(key))
 
         product = " ".join(part for part in (field("libelle") or field("modeles_ou_references"),
                                              field("marque_produit")) if part)
@@ -138,13 +142,11 @@ def parse_rappelconso(data: bytes, *, source: SourceConfig) -> list[Mention]:
                  _labelled("Motif", field("motif_rappel"), " : "),
                  _labelled("Risques", field("risques_encourus"), " : "),
                  _labelled("Catégorie", field("sous_categorie_produit") or field("categorie_produit"), " : ")]
-        mentions.append(Mention(
-            id=f"rappelconso:{sheet}", published_at=published, text=assemble(*lines),
-            source=source.name, kind=SourceKind.REGULATOR, brand=first_brand(source.brands),
-            lang=source.lang or "fr", author="RappelConso", url=clean_field(text_of(record.get(
-                "lien_vers_la_fiche_rappel"))),
-            title=assemble("Rappel", product, separator=" : ", limit=MAX_FIELD_CHARS) if product else None,
-        ))
+        mentions.append(mention(
+            f"rappelconso:{sheet}", published, assemble(*lines), origin.source, origin.kind, origin.brand,
+            origin.lang or "fr", "RappelConso", line_field(record.get("lien_vers_la_fiche_rappel")),
+            assemble("Rappel", product, separator=" : ", limit=MAX_FIELD_CHARS) if product else None,
+            None, None, None))
     return mentions
 
 
@@ -170,37 +172,49 @@ def _compact_day(value: Any) -> datetime | None:
     match = _COMPACT_DAY.match(value.strip()) if isinstance(value, str) else None
     if match is None:
         return None
-    try:
-        return usable_time(datetime(*(int(part) for part in match.groups()), tzinfo=UTC))
-    except ValueError:
-        return None
+    year, month, day = match.groups()
+    return utc_day(int(year), int(month), int(day))
+
+
+class Enforcement(msgspec.Struct):
+    """The fields of an openFDA enforcement report that a mention is made of."""
+
+    recall_number: str | None = None
+    report_date: str | None = None
+    recall_initiation_date: str | None = None
+    recalling_firm: str | None = None
+    classification: str | None = None
+    product_description: str | None = None
+    reason_for_recall: str | None = None
+    product_type: str | None = None
+
+
+def _enforcements_lenient(payload: Any) -> list[Any]:
+    return as_list(as_mapping(payload).get("results"), what="openFDA response 'results'")
+
+
+_ENFORCEMENTS = ItemDecoder(Enforcement, "results", lenient=_enforcements_lenient, what="openFDA response")
 
 
 def parse_openfda(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recalls of an openFDA ``enforcement.json`` response (dates ``YYYYMMDD``,
     read as midnight UTC; ``report_date``, else ``recall_initiation_date``)."""
-    payload = as_mapping(load_json(data, what="openFDA response"))
+    origin = Origin.of(source, kind=SourceKind.REGULATOR)
     mentions = []
-    for record in as_list(payload.get("results"), what="openFDA response 'results'"):
-        record = as_mapping(record)
-        number = clean_field(text_of(record.get("recall_number")))
-        published = _compact_day(record.get("report_date")) or _compact_day(record.get("recall_initiation_date"))
+    for record in _ENFORCEMENTS(data):
+        number = line_field(record.recall_number)
+        published = _compact_day(record.report_date) or _compact_day(record.recall_initiation_date)
         if number is None or published is None:
             continue
-
-        def field(key: str, record: Mapping[str, Any] = record) -> str:
-            return clean_text(text_of(record.get(key)))
-
-        firm = field("recalling_firm")
-        head = assemble(f"FDA recall {number}", field("classification"), firm, separator=" · ")
-        mentions.append(Mention(
-            id=f"openfda:{number}", published_at=published,
-            text=assemble(head, field("product_description"), _labelled("Reason", field("reason_for_recall"))),
-            source=source.name, kind=SourceKind.REGULATOR, brand=first_brand(source.brands),
-            lang=source.lang or "en", author=firm or "FDA", title=clean_field(head),
-            url=f"https://api.fda.gov/{field('product_type').lower() or 'food'}/enforcement.json"
-                f"?search=recall_number:%22{number}%22",
-        ))
+        firm = text_field(record.recalling_firm)
+        head = assemble(f"FDA recall {number}", text_field(record.classification), firm, separator=" · ")
+        mentions.append(mention(
+            f"openfda:{number}", published,
+            assemble(head, text_field(record.product_description),
+                     _labelled("Reason", text_field(record.reason_for_recall))),
+            origin.source, origin.kind, origin.brand, origin.lang or "en", firm or "FDA",
+            f"https://api.fda.gov/{text_field(record.product_type).lower() or 'food'}/enforcement.json"
+            f"?search=recall_number:%22{number}%22", clean_field(head), None, None, None))
     return mentions
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from service.collect.apis import XCollector, YouTubeCollector
 from service.collect.bluesky import BlueskyCollector
+from service.collect.complaints import NhtsaComplaintsCollector
 from service.collect.dropfolder import DropFolderCollector
 from service.collect.hackernews import HackerNewsCollector
 from service.collect.jsonmap import JsonMappedCollector, check_fields
 from service.collect.mastodon import MastodonCollector
 from service.collect.reddit import RedditCollector
-from service.collect.registry import Option, SourceType, between, http_url, not_empty, one_of
+from service.collect.registry import Option, SourceType, between, http_url, model_years, not_empty, one_of
 from service.collect.regulators import NhtsaCollector, OpenFdaCollector, RappelConsoCollector
 from service.collect.rss import RssCollector
 
@@ -18,24 +19,27 @@ _QUERY = Option(kind="str", required=True, check=not_empty)
 _TOKEN = Option(kind="str", check=not_empty)
 _PAGES = Option(kind="int", check=between(1, 10))
 _FEED_OPTIONS = {"url": Option(kind="str", required=True, check=http_url)}
+_VEHICLE_OPTIONS = {
+    "make": Option(kind="str", required=True, check=not_empty),
+    "models": Option(kind="str-list", required=True, check=not_empty),
+    "model_years": Option(kind="int-list", check=model_years),
+    "years_back": Option(kind="int", check=between(0, 10)),
+    "url": _URL,
+}
 
 SOURCE_TYPES: tuple[SourceType, ...] = (
     SourceType(name="rss", options=_FEED_OPTIONS, build=RssCollector),
     SourceType(name="atom", options=_FEED_OPTIONS, build=RssCollector),
-    SourceType(name="nhtsa", build=NhtsaCollector, options={
-        "make": Option(kind="str", required=True, check=not_empty),
-        "models": Option(kind="str-list", required=True, check=not_empty),
-        "model_years": Option(kind="int-list"),
-        "years_back": Option(kind="int", check=between(0, 10)),
-        "url": _URL,
-    }),
+    SourceType(name="nhtsa", build=NhtsaCollector, options=_VEHICLE_OPTIONS),
+    SourceType(name="nhtsa_complaints", build=NhtsaComplaintsCollector, options=_VEHICLE_OPTIONS),
     SourceType(name="rappelconso", build=RappelConsoCollector, options={
         "where": Option(kind="str"),
         "limit": Option(kind="int", check=between(1, 100)),
         "url": _URL,
     }),
-    SourceType(name="reddit", build=RedditCollector, options={
-        "max_pages": _PAGES,
+    SourceType(name="reddit", build=RedditCollector, together=(("client_id", "client_secret"),),
+               exclusive=(("token", "client_id"),), options={
+        "max_pages": _PAGES, "client_id": _TOKEN, "client_secret": _TOKEN,
         "query": _QUERY, "subreddits": Option(kind="str-list"), "token": _TOKEN,
         "limit": Option(kind="int", check=between(1, 100)), "url": _URL,
     }),

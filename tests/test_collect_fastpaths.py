@@ -1,0 +1,135 @@
+"""The parse-speed shortcuts give exactly what the general code gives: the slot-filling Mention
+constructor, the plain-text and common-entity fast paths, the ISO 8601 time fast path, and orjson
+with its standard-library fallback. Plus the collect modules' doctests."""
+
+from __future__ import annotations
+
+import dataclasses
+import doctest
+import html
+import importlib
+import json
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from service.collect import base, make
+from service.collect.base import ParseError, clean_field, clean_text, line_field, load_json, parse_time, text_field
+from service.domain import Mention, SourceKind
+
+_TOKENS = [*"ab <>&;#x27lgtampquonbs/p\n\t\u00a0\u200b\u2028\x00é", "&amp;", "&lt;", "&gt;", "&quot;", "&#39;",
+           "&nbsp;", "<p>", "</p>", "<br>", "<script>", "</script>", "<!--", "-->", "&eacute;", "  "]
+_TEXT = st.lists(st.sampled_from(_TOKENS), max_size=25).map("".join)
+
+# The cleaning as it was written before the fast paths (the reference they must agree with).
+_HIDDEN = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\Z)", re.I | re.S)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
+_BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|p|li|tr)\b[^>]*>", re.I)
+_TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![A-Za-z\[][^<>]*>|<\?[^<>]*>")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]")
+_SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
+_NEWLINES = re.compile(r"\s*\n\s*")
+
+
+def reference_clean(text: str) -> str:
+    text = _TAG.sub("", _BREAK.sub("\n", _HIDDEN.sub(" ", _COMMENT.sub(" ", text))))
+    text = _SPACES.sub(" ", _CONTROL.sub("", html.unescape(text)))
+    return _NEWLINES.sub("\n", text).strip()
+
+
+def test_fast_mention_equals_the_dataclass_constructor() -> None:
+    assert make.FAST, "Mention changed shape: update service/collect/make.py"
+    values = ("x:1", datetime(2026, 11, 26, tzinfo=UTC), "text", "src", SourceKind.SOCIAL, "peugeot", "fr", "me",
+              "https://x.com/me/status/1", "title", 10.0, 3.0, "x:0")
+    fast = make.mention(*values)
+    slow = Mention(**dict(zip(make.FIELDS, values, strict=True)))
+    assert fast == slow and repr(fast) == repr(slow) and type(fast) is Mention
+    assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.text = "changed"  # type: ignore[misc]
+    assert make._slow(*values) == slow
+
+
+def test_fields_are_the_dataclass_fields_in_order() -> None:
+    assert tuple(field.name for field in dataclasses.fields(Mention)) == make.FIELDS
+
+
+@settings(max_examples=400, deadline=None)
+@given(text=_TEXT)
+def test_text_fast_paths_match_the_general_cleaning(text: str) -> None:
+    assert text_field(text) == clean_text(text) == reference_clean(text)
+    assert line_field(text) == clean_field(text) == (reference_clean(text).replace("\n", " ") or None)
+    assert base._unescape(text) == html.unescape(text)
+
+
+def reference_join(title: str, body: str) -> str:
+    """join_text as written before its first-letter shortcut."""
+    if not body or not title:
+        return title or body
+    squashed_title, prefix = base._squash(title), body[: 2 * len(title) + 40]
+    squashed_body = base._squash(prefix)
+    if len(prefix) == len(body) and (squashed_body == squashed_title or squashed_title.startswith(squashed_body)):
+        return title
+    if squashed_body.startswith(squashed_title):
+        return body
+    return base._cut(f"{title}\n{body}", base.MAX_TEXT_CHARS)
+
+
+_WORDS = st.lists(st.sampled_from(["Recall", "recall", "RECALL", " ", "-", "|", "ß", "ss", "İ", "i", "Le Monde",
+                                   "_", "1", "é", "É", "\u00a0", "x"]), max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(title=_WORDS, body=_WORDS)
+def test_join_text_shortcut_matches_the_full_comparison(title: str, body: str) -> None:
+    assert base.join_text(title, body) == reference_join(title, body)
+
+
+def test_text_field_of_other_json_values() -> None:
+    assert (text_field(12), text_field(None), text_field(True), text_field(["a"])) == ("12", "", "", "")
+    assert (line_field(1.5), line_field(None), line_field({})) == ("1.5", None, None)
+    assert text_field("x" * 30_000)[-1] == "…" and len(text_field("x" * 30_000)) == 20_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(instant=st.datetimes(min_value=datetime(1985, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.sampled_from(
+    [UTC, timezone(timedelta(hours=2)), timezone(-timedelta(hours=5))])),
+       style=st.sampled_from(["iso", "z", "ms"]))
+def test_time_fast_path_matches_the_general_parse(instant: datetime, style: str) -> None:
+    text = instant.isoformat()
+    if style == "z" and instant.utcoffset() == timedelta(0):
+        text = instant.replace(tzinfo=None).isoformat() + "Z"
+    elif style == "ms":
+        text = instant.isoformat(timespec="milliseconds")
+    expected = base._from_string(text)
+    expected = base.usable_time(expected) if expected is not None else None
+    assert parse_time(text) == expected
+    assert parse_time(text) is None or parse_time(text).tzinfo is UTC
+
+
+def test_time_strings_the_fast_path_must_not_take() -> None:
+    assert parse_time("20261119") is None  # digits are epoch seconds (1970: unusable), not a basic ISO date
+    assert parse_time("2026-11-26T08:00:00") == datetime(2026, 11, 26, 8, tzinfo=UTC)  # naive: read as UTC
+    assert parse_time("2026-11-26T08:00:00", naive_tz=None) is None
+    assert parse_time(" 2026-11-26T08:00:00Z ") == datetime(2026, 11, 26, 8, tzinfo=UTC)
+    assert parse_time("1989-12-31T23:59:59Z") is None
+
+
+def test_orjson_and_the_standard_library_agree_and_fall_back() -> None:
+    assert base._orjson is not None
+    assert load_json(b'{"a": [1, 2.5, "\\u00e9", null]}') == {"a": [1, 2.5, "é", None]}
+    assert load_json(b'{"n": NaN}')["n"] != load_json(b'{"n": NaN}')["n"]  # orjson refuses NaN; json takes it
+    assert load_json(json.dumps({"big": 2**70}).encode()) == {"big": 2**70}
+    with pytest.raises(ParseError, match="payload is not valid JSON"):
+        load_json(b"{")
+    with pytest.raises(ParseError):
+        load_json(b"[" * 100_000)
+
+
+@pytest.mark.parametrize("module", ["base", "http", "complaints", "mastodon", "jsonmap", "health", "syndication"])
+def test_doctests(module: str) -> None:
+    result = doctest.testmod(importlib.import_module(f"service.collect.{module}"))
+    assert result.failed == 0 and result.attempted > 0
