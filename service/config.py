@@ -155,6 +155,14 @@ class NotifyConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OpsConfig:
+    """Where operational alerts about sources go (``ops: {team: NAME}``): the team's Slack channel
+    and webhook. Without an ``ops`` key they are only logged."""
+
+    team: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class SlackConfig:
     bot_token: Secret | None = None
     webhook_url: Secret | None = None
@@ -176,6 +184,8 @@ class Config:
     slack: SlackConfig
     inhibit: tuple[InhibitRule, ...] = ()
     notify: NotifyConfig = field(default_factory=NotifyConfig)
+    ops: OpsConfig | None = None
+    """Operational alerts' receiver; ``None``: logged only."""
 
     def brand(self, name: str) -> BrandConfig:
         """Settings of ``name``; a brand alerts.yaml does not configure gets the defaults."""
@@ -524,12 +534,22 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
     notify_reader = root.child("notify")
     notify = NotifyConfig(overdue_after=notify_reader.get("overdue_after", _duration, NotifyConfig().overdue_after))
     notify_reader.finish()
+    ops = _ops(root.child("ops"), teams) if "ops" in root.data else None
     root.finish()
     if errors:
         raise ConfigErrors(sorted(errors, key=lambda e: (e.line or 0, e.key)))
     return Config(path=file, store=store, listen=listen, dashboard_url=dashboard_url, ingest_token=ingest_token,
                   detection=detection, brands=brands, sources=sources, teams=teams, route=route, slack=slack,
-                  inhibit=inhibit, notify=notify)
+                  inhibit=inhibit, notify=notify, ops=ops)
+
+
+def _ops(reader: _Reader, teams: Mapping[str, TeamConfig]) -> OpsConfig | None:
+    team = reader.get("team", _string, required=True)
+    reader.finish()
+    if team is not None and team not in teams:
+        reader.error(f'undefined team "{team}" used in ops', name="team")
+        return None
+    return OpsConfig(team=team) if team is not None else None
 
 
 def _webhook(team: _Reader) -> WebhookConfig | None:

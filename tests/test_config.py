@@ -252,3 +252,17 @@ def test_webhook_needs_an_http_url() -> None:
     text = MINIMAL.replace("    slack_channel: \"#desk\"\n", "    webhook: {url: \"ftp://x\"}\n")
     assert errors_of(text) == ["alerts.yaml:7: teams.desk.webhook.url: webhook url must start with https:// or "
                                "http://"]
+
+
+def test_ops_names_a_team_and_defaults_to_log_only() -> None:
+    assert parse_config(MINIMAL).ops is None
+    config = parse_config(MINIMAL + "ops:\n  team: desk\n")
+    assert config.ops is not None and config.ops.team == "desk"
+    assert errors_of(MINIMAL + "ops:\n  team: ghost\n  channel: '#ops'\n") == [
+        'alerts.yaml:11: ops.team: undefined team "ghost" used in ops',
+        "alerts.yaml:12: ops.channel: unknown key 'channel'",
+    ]
+    assert errors_of(MINIMAL + "ops: desk\n") == [
+        "alerts.yaml:10: ops: expected a mapping, got a string",
+        "alerts.yaml:10: ops: missing required key 'team'",
+    ]

@@ -21,7 +21,7 @@ import httpx
 
 from service.clock import Clock
 from service.collect.base import CollectError, Collector, FetchError
-from service.collect.health import OpsEvent, SourceHealth, ops_event
+from service.collect.health import OpsEvent, OpsState, SourceHealth, ops_event
 from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
 from service.collect.syndication import SyndicationIndex
@@ -32,6 +32,9 @@ if TYPE_CHECKING:
     from service.config import SourceConfig
 
 log = logging.getLogger(__name__)
+
+_PENDING_OPS = "ops:pending"
+_MAX_PENDING_OPS = 100  # beyond this the oldest are dropped, with a log line
 
 __all__ = ["CollectionRunner", "OpsEvent", "SourceHealth"]
 EXECUTOR = "collect"
@@ -53,7 +56,8 @@ class CollectionRunner:
     :meth:`close`; ``sink`` receives each run's new mentions (a list, never empty) and may raise to
     fail the run, in which case the cursor is not advanced. ``on_ops`` receives operational alerts
     (a source failing ``fail_after`` runs in a row, or silent for ``silent_after``; then its
-    recovery), each once; they are always logged.
+    recovery), each once; they are always logged, and one that ``on_ops`` fails to send is kept in the
+    store and retried after every later run until it is sent.
     """
 
     def __init__(
@@ -86,6 +90,8 @@ class CollectionRunner:
         self._health: dict[str, SourceHealth] = {}
         self._syndication = SyndicationIndex()
         self._on_ops = on_ops
+        self._ops_lock = threading.Lock()
+        self._ops_waiting = on_ops is not None  # until the store says otherwise: a restart may have left some
         self.fail_after = fail_after
         self.silent_after = silent_after
 
@@ -126,18 +132,65 @@ class CollectionRunner:
                 health = health.succeeded(now, count)
             health, event = ops_event(health, now, fail_after=self.fail_after, silent_after=self.silent_after)
             self._save(name, health)
-        if event is not None:
-            self._notify(event)
+        self._notify(event)
         return health
 
-    def _notify(self, event: OpsEvent) -> None:
-        log.warning("operational alert (%s): %s", event.state, event.message)
-        if self._on_ops is None:
+    def _notify(self, event: OpsEvent | None) -> None:
+        """Send ``event`` (logged in any case) after the operational alerts still waiting, in order.
+
+        An alert that cannot be sent stays in the store, with every later one, and is retried after
+        each later run until it is sent: none is lost, not even across a restart, and their order holds.
+        """
+        if event is not None:
+            log.warning("operational alert (%s): %s", event.state, event.message)
+        if self._on_ops is None or (event is None and not self._ops_waiting):
             return
+        with self._ops_lock:
+            waiting = self._pending_ops() if self._ops_waiting else []
+            queue = [*waiting, event] if event is not None else waiting
+            sent = 0
+            while sent < len(queue) and self._deliver_ops(queue[sent]):
+                sent += 1
+            if sent < len(queue) or waiting:
+                self._save_pending_ops(queue[sent:])
+
+    def _deliver_ops(self, event: OpsEvent) -> bool:
+        """Send one operational alert; ``False`` (logged) when it could not be sent."""
+        assert self._on_ops is not None
         try:
             self._on_ops(event)
         except Exception as exc:  # a broken ops channel must not fail collection
-            log.warning('operational alert about "%s" not delivered: %s: %s', event.source, type(exc).__name__, exc)
+            log.warning('operational alert about "%s" not delivered (retried after the next run): %s: %s',
+                        event.source, type(exc).__name__, exc)
+            return False
+        return True
+
+    def _pending_ops(self) -> list[OpsEvent]:
+        try:
+            state = self.store.load_state(_PENDING_OPS) or {}
+        except StoreError as exc:
+            log.warning("pending operational alerts unreadable: %s", exc)
+            return []
+        events = []
+        for item in state.get("events", []):
+            with contextlib.suppress(KeyError, ValueError, TypeError):
+                events.append(OpsEvent(source=item["source"], state=OpsState(item["state"]),
+                                       at=datetime.fromisoformat(item["at"]), message=item["message"]))
+        self._ops_waiting = bool(events)
+        return events
+
+    def _save_pending_ops(self, events: list[OpsEvent]) -> None:
+        if len(events) > _MAX_PENDING_OPS:
+            log.error("%d undelivered operational alerts dropped (the ops channel has failed for long)",
+                      len(events) - _MAX_PENDING_OPS)
+            events = events[-_MAX_PENDING_OPS:]
+        try:
+            self.store.save_state(_PENDING_OPS, {"events": [
+                {"source": e.source, "state": str(e.state), "at": e.at.isoformat(), "message": e.message}
+                for e in events]})
+        except StoreError as exc:
+            log.warning("pending operational alerts not saved: %s", exc)
+        self._ops_waiting = bool(events)
 
     def _collect(self, name: str, now: datetime) -> int:
         collector = self._collector(name)
