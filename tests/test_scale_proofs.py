@@ -115,6 +115,7 @@ LOGS = Path(os.environ.get("TMPDIR", "/tmp"))
 def _worker(url: str, name: str) -> subprocess.Popen[bytes]:
     """A ``crisiswatch run --role worker`` process; its log goes to ``<tmp>/crisiswatch-scale-<name>.log``."""
     env = {**os.environ, "CRISISWATCH_STORE": url, "CRISISWATCH_CLAIM_IDLE": "1", "CRISISWATCH_WORKER_BATCH": "20",
+           "CRISISWATCH_LISTEN": "127.0.0.1:0",
            "CRISISWATCH_LOG_FORMAT": "text"}
     with open(LOGS / f"crisiswatch-scale-{name}.log", "ab") as log:
         return subprocess.Popen([sys.executable, "-m", "service.cli", "run", "--role", "worker", "--config",

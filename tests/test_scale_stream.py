@@ -75,7 +75,7 @@ def test_a_redelivered_batch_is_counted_once(url: str, config: Config) -> None:
     crashing.stream.ensure_group()
     crashing.stream.add(mentions(30))
     entries = crashing.stream.read("crashing", count=100, block_ms=None)
-    crashing.stream.ack = lambda ids: (_ for _ in ()).throw(SystemExit("killed before XACK"))  # type: ignore[method-assign]
+    crashing.stream.ack = lambda ids, **_: (_ for _ in ()).throw(SystemExit("killed before XACK"))  # type: ignore[method-assign]
     with pytest.raises(SystemExit):
         crashing.process(entries)  # buckets updated, entries still pending
     assert counted(crashing.store) == 30 and crashing.stream.pending() == 30
@@ -174,6 +174,7 @@ def test_two_schedulers_one_active_and_a_clean_handover(url: str, monkeypatch: p
     from service.scale.roles import run_scheduler
 
     monkeypatch.setenv("CRISISWATCH_STORE", url)
+    monkeypatch.setenv("CRISISWATCH_LISTEN", "127.0.0.1:0")  # each scheduler's HTTP on a port of its own
     scale_config = load_config(FIXTURES / "alerts.yaml")
     client = redis.Redis.from_url(url, decode_responses=True)
     lease = connect(url)[0].keys.lease()

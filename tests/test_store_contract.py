@@ -440,7 +440,7 @@ def test_redis_keys_carry_prefix_and_brand_hash_tag(clean_redis_url: str) -> Non
 
 
 def test_redis_brand_day_fits_the_memory_budget(clean_redis_url: str) -> None:
-    """Issue 7: at most 50 KB of Redis memory per brand-day of 5-minute buckets."""
+    """Issue 7: at most 50 KB of Redis memory per brand-day of 5-minute buckets, with the exemplars."""
     from service.store.redis import RedisStore
 
     store = RedisStore(clean_redis_url)
@@ -457,9 +457,19 @@ def test_redis_brand_day_fits_the_memory_budget(clean_redis_url: str) -> None:
                   langs={"fr": n // 2, "en": n - n // 2})
             for i in range(288)])
         store.save_state(detector_state_name("peugeot"), {"level": [0.5] * 168})
+        words = ["rappel", "airbag", "Peugeot", "208", "garage", "client", "panne", "service", "appli", "voiture",
+                 "encore", "jamais", "recall", "customers", "broken", "dangerous", "again", "dealer", "refund",
+                 "app", "outage", "battery"]
+        store.add_exemplars([  # five example mentions per hour, the most the pipeline keeps
+            Exemplar(brand="peugeot", mention_id=f"x-{i}", published_at=day + timedelta(minutes=12 * i),
+                     text=" ".join(rnd.choice(words) for _ in range(rnd.randint(8, 30))),
+                     negativity=rnd.random(), kind="social", source=rnd.choice(sources), reach=174.0,
+                     url=f"https://twitter.com/user{rnd.randint(1, 9999)}/status/{rnd.getrandbits(60)}",
+                     author=f"user{rnd.randint(1, 9999)}") for i in range(120)], per_brand_limit=5)
         used = store.brand_memory_bytes("peugeot")
         assert 10_000 < used <= 50_000, used
         assert len(store.buckets("peugeot", day, day + timedelta(days=1))) == 288
+        assert len(store.exemplars("peugeot", day, day + timedelta(days=1), limit=500)) == 120
     finally:
         store.close()
 

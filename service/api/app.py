@@ -20,6 +20,7 @@ from service.api.slack import slack_actions
 
 if TYPE_CHECKING:
     from service.api.runtime import Runtime
+    from service.scale.http import RoleRuntime
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -28,13 +29,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime | RoleRuntime = request.app.state.runtime
     result = await run_in_threadpool(runtime.readiness)
     return JSONResponse(result, status_code=200 if result["ready"] else 503)
 
 
 async def metrics(request: Request) -> Response:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime | RoleRuntime = request.app.state.runtime
     return Response(await run_in_threadpool(runtime.metrics.render), media_type=CONTENT_TYPE)
 
 
@@ -56,6 +57,20 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/api/incidents", dashboard.api_incidents, methods=["GET"]),
         Route("/api/sources", dashboard.api_sources, methods=["GET"]),
         Mount("/static", StaticFiles(directory=dashboard.STATIC), name="static"),
+    ]
+    app = Starlette(routes=routes)
+    app.state.runtime = runtime
+    return app
+
+
+def create_role_app(runtime: RoleRuntime) -> Starlette:
+    """The HTTP API of a scale-out role (``crisiswatch run --role scheduler|worker``): health, metrics
+    and the ingest API, which queues mentions on the stream (see :mod:`service.scale.http`)."""
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/v1/mentions", ingest_mentions, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
     app.state.runtime = runtime

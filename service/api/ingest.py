@@ -4,7 +4,9 @@ The body is a JSON array of records or NDJSON (one record per line), optionally 
 bearer token is required (``CRISISWATCH_INGEST_TOKEN`` or ``ingest.token`` in alerts.yaml), compared
 in constant time; without a configured token every ingest is refused (503), never accepted openly.
 Each invalid record is reported with its line (NDJSON) or position (array, 1-based, also under
-``line``) and the reason; the valid ones are ingested: ``202`` with accepted / rejected counts.
+``line``) and the reason; the valid ones are ingested: ``202`` with accepted / rejected counts. When the
+store is unreachable nothing is ingested: ``503`` with ``Retry-After``. In scaled-out mode (the HTTP of
+``--role scheduler|worker``) the valid mentions are queued on the stream: ``202`` with ``queued``.
 """
 
 from __future__ import annotations
@@ -21,9 +23,12 @@ from starlette.responses import JSONResponse
 
 from service.domain import Mention
 from service.mentions import RecordError, mention_from_record
+from service.scale.http import Queued
+from service.store.base import StoreError
 
 if TYPE_CHECKING:
     from service.api.runtime import Runtime
+    from service.scale.http import RoleRuntime
 
 MAX_BODY = 8 * 1024 * 1024
 """Largest accepted body, compressed or not (bytes)."""
@@ -111,7 +116,7 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
 
 
 async def ingest_mentions(request: Request) -> JSONResponse:
-    runtime: Runtime = request.app.state.runtime
+    runtime: Runtime | RoleRuntime = request.app.state.runtime
     token = runtime.ingest_token()
     if token is None:
         return _error(503, "ingest is disabled: no token configured (set CRISISWATCH_INGEST_TOKEN or "
@@ -133,7 +138,17 @@ async def ingest_mentions(request: Request) -> JSONResponse:
         reason = "no valid mention in the body" if parsed.rejected else "empty body"
         return JSONResponse({"error": reason, "accepted": 0, "rejected": parsed.rejected, "errors": parsed.errors},
                             status_code=400)
-    result = await run_in_threadpool(runtime.ingest, parsed.mentions)
+    try:
+        result = await run_in_threadpool(runtime.ingest, parsed.mentions)
+    except StoreError as exc:
+        if not exc.retryable:
+            raise
+        return JSONResponse({"error": f"{exc}; nothing was ingested, send the request again", "accepted": 0,
+                             "rejected": parsed.rejected, "errors": parsed.errors}, status_code=503,
+                            headers={"Retry-After": "5"})
+    if isinstance(result, Queued):  # scaled out: on the stream, the workers deduplicate and count
+        return JSONResponse({"accepted": len(parsed.mentions), "rejected": parsed.rejected, "queued": result.queued,
+                             "errors": parsed.errors}, status_code=202)
     return JSONResponse({"accepted": len(parsed.mentions), "rejected": parsed.rejected, "new": result.accepted,
                          "duplicates": result.duplicates, "unattributed": result.unattributed,
                          "errors": parsed.errors}, status_code=202)

@@ -12,7 +12,7 @@ import os
 import signal
 import socket
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from service.config import Config
 from service.domain import Mention
 from service.notify.base import Notifier
 from service.pipeline import Pipeline
+from service.scale.http import RoleRuntime, RoleServer, listen_address
 from service.scale.lease import Lease
 from service.scale.stream import MentionStream, NotLeader
 from service.scale.ticker import Ticker, WorkersBehind
@@ -128,10 +129,19 @@ def run_worker(config: Config, *, name: str | None = None, settings: WorkerSetti
     name = name or os.environ.get("CRISISWATCH_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
     worker = Worker(stream=MentionStream(client, store.keys), store=store, pipeline=_pipeline(config, store, clock, {}),
                     name=name, clock=clock, settings=settings or settings_from_env())
+
+    def status() -> dict[str, float]:
+        last = worker.last_batch_at
+        return {"processed_entries": worker.processed, "dead_lettered_entries": worker.dead_lettered,
+                "seconds_since_last_batch": -1.0 if last is None else clock.monotonic() - last}
+
+    server = _serve_http("worker", config, store, worker.stream, clock, status, stop)
     log.info("worker %s consuming %s", name, worker.stream.name)
     try:
         worker.run(stop)
     finally:
+        if server is not None:
+            server.stop()
         store.close()
         client.close()
     log.info("worker %s stopped after %d entries", name, worker.processed)
@@ -145,14 +155,19 @@ class Scheduler:
 
     def __init__(self, config: Config, *, store: RedisStore, client: redis.Redis, clock: Clock,
                  notifiers: Mapping[str, Notifier], lease_ttl: timedelta = LEASE_TTL) -> None:
+        from service.app import slack_settings
         from service.collect.runner import CollectionRunner
+        from service.notify.ops import ops_notifier
 
         self.config, self.store, self.clock, self.notifiers = config, store, clock, notifiers
         self.stream = MentionStream(client, store.keys)
         self.lease = Lease(client, store.keys, clock, ttl=lease_ttl)
         self.ticker: Ticker | None = None
+        token, webhook, api_url = slack_settings(config)
         self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
-                                       client_factory=lambda: httpx.Client(follow_redirects=True))
+                                       client_factory=lambda: httpx.Client(follow_redirects=True),
+                                       on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
+                                                           slack_api_url=api_url))
 
     def append(self, mentions: list[Mention]) -> None:
         """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
@@ -165,6 +180,8 @@ class Scheduler:
         was = self.ticker is not None
         if self.lease.keep():
             if not was:  # newly active: detectors and cursors resume from the last checkpoint
+                self.store.fence_token = self.lease.state.token  # carried by every write from now on
+                self.store.claim_fence(self.lease.state.token or 0, self.store.brands())
                 self.stream.ensure_group()
                 self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers),
                                      stream=self.stream, store=self.store, clock=self.clock)
@@ -191,6 +208,10 @@ class Scheduler:
         for alert in alerts:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
 
+    def status(self) -> dict[str, float]:
+        """For /readyz and /metrics: whether this scheduler is the active one, and its fencing token."""
+        return {"leader": 1.0 if self.lease.held() else 0.0, "fencing_token": float(self.lease.state.token or 0)}
+
     def deliver(self) -> None:
         ticker = self.ticker
         if ticker is not None and self.lease.held() and ticker.pipeline.dispatcher is not None:
@@ -205,6 +226,19 @@ class Scheduler:
                 log.warning("final checkpoint failed: %s", exc)
         self.lease.release()
         self.runner.close()
+
+
+def _serve_http(role: str, config: Config, store: RedisStore, stream: MentionStream, clock: Clock,
+                status: Callable[[], dict[str, float]], stop: threading.Event) -> RoleServer | None:
+    """Serve the role's HTTP API (see :mod:`service.scale.http`); ``None`` when it cannot listen."""
+    runtime = RoleRuntime(role=role, config=config, store=store, stream=stream, clock=clock, status=status,
+                          stopping=stop)
+    try:
+        server = RoleServer(runtime, listen_address(config))
+    except ValueError as exc:
+        log.warning("%s: this %s runs without HTTP", exc, role)
+        return None
+    return server if server.start() is not None else None
 
 
 def _guard(work: Any, *args: Any) -> None:
@@ -231,6 +265,7 @@ def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock:
     if notifiers is None:
         notifiers = build_notifiers(config, console=True, slack=True)
     role = Scheduler(config, store=store, client=client, clock=clock, notifiers=notifiers, lease_ttl=lease_ttl)
+    server = _serve_http("scheduler", config, store, role.stream, clock, role.status, stop)
     jobs = BackgroundScheduler(timezone="UTC")
     every = {"max_instances": 1, "coalesce": True}
     jobs.add_job(_guard, "interval", args=[role.keep_lease], seconds=lease_ttl.total_seconds() / 3, id="lease",
@@ -249,6 +284,8 @@ def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock:
             pass
     finally:
         jobs.shutdown(wait=True)
+        if server is not None:
+            server.stop()
         role.close()
         store.close()
         client.close()

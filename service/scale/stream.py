@@ -18,19 +18,22 @@ dropped.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 
-from service.domain import Mention
-from service.store import record_from_json, record_to_json
+from service.domain import Mention, SourceKind
+from service.store import from_us, record_from_json, to_us
 from service.store.keys import Keys
 
 log = logging.getLogger("crisiswatch.scale.stream")
 
 GROUP = "workers"
+DEAD_LETTERS_KEPT = 10_000
+"""The dead-letter stream keeps (about) this many newest entries."""
 ADD_CHUNK = 500
 """Mentions appended per script call (keeps each call short for the server)."""
 
@@ -43,7 +46,8 @@ class NotLeader(Exception):
 class Entry:
     id: str
     mention: Mention | None
-    """``None`` when the entry could not be decoded (acknowledged and skipped, never retried forever)."""
+    """``None`` when the entry could not be decoded (moved to the dead-letter stream, see worker.py)."""
+    error: str | None = None
 
 
 def parse_id(entry_id: str) -> tuple[int, int]:
@@ -56,17 +60,44 @@ def successor(entry_id: str) -> str:
     return f"{ms}-{seq + 1}"
 
 
+_FIELDS = ("id", "published_at", "text", "source", "kind", "brand", "lang", "author", "url", "title", "reach",
+           "engagement", "duplicate_of")
+
+
 def encode(mention: Mention) -> str:
-    """Every field of the mention, ``duplicate_of`` included (syndication marks survive the stream)."""
-    return record_to_json(mention)
+    """Every field of the mention, ``duplicate_of`` included (syndication marks survive the stream), as
+    a JSON array in :data:`_FIELDS` order, the time in microseconds since the epoch (compact and fast
+    both ways: producers and workers encode and decode every mention)."""
+    m = mention
+    return json.dumps([m.id, to_us(m.published_at), m.text, m.source, None if m.kind is None else str(m.kind),
+                       m.brand, m.lang, m.author, m.url, m.title, m.reach, m.engagement, m.duplicate_of],
+                      separators=(",", ":"), ensure_ascii=False)
+
+
+def decode_mention(data: str) -> Mention:
+    """The mention of :func:`encode` (also reads the older object form, ``record_to_json``)."""
+    if not data.startswith("["):
+        return record_from_json(Mention, data)
+    values = json.loads(data)
+    if not isinstance(values, list) or len(values) != len(_FIELDS):
+        raise ValueError(f"expected an array of {len(_FIELDS)} fields")
+    (mention_id, published, text, source, kind, brand, lang, author, url, title, reach, engagement,
+     duplicate_of) = values
+    if not isinstance(mention_id, str) or not isinstance(text, str) or not isinstance(published, int):
+        raise ValueError("id, published_at and text are required")
+    return Mention(id=mention_id, published_at=from_us(published), text=text, source=source,
+                   kind=None if kind is None else SourceKind(kind), brand=brand, lang=lang, author=author, url=url,
+                   title=title, reach=None if reach is None else float(reach),
+                   engagement=None if engagement is None else float(engagement), duplicate_of=duplicate_of)
 
 
 def decode(entry_id: str, fields: dict[str, str] | None) -> Entry:
+    """The entry's mention; ``error`` says why there is none (a record that does not decode)."""
     try:
-        return Entry(id=entry_id, mention=record_from_json(Mention, fields["m"]) if fields else None)
+        return Entry(id=entry_id, mention=decode_mention(fields["m"]) if fields else None,
+                     error=None if fields else "entry without fields")
     except (KeyError, TypeError, ValueError) as exc:
-        log.warning("stream entry %s skipped: not a mention record (%s)", entry_id, exc)
-        return Entry(id=entry_id, mention=None)
+        return Entry(id=entry_id, mention=None, error=f"not a mention record: {type(exc).__name__}: {exc}")
 
 
 class MentionStream:
@@ -76,6 +107,8 @@ class MentionStream:
         self.client, self.keys, self.group = client, keys, group
         self.name = keys.stream()
         self._add = client.register_script(_FENCED_ADD)
+        self._watermark = client.register_script(_WATERMARK)
+        self._fail = client.register_script(_FAIL)
         self._claim_from = "0-0"
 
     def ensure_group(self) -> None:
@@ -137,26 +170,23 @@ class MentionStream:
             self.ack(deleted)
         return [decode(entry_id, fields) for entry_id, fields in reply[1] if fields is not None]
 
-    def ack(self, entry_ids: Sequence[str]) -> None:
-        if entry_ids:
+    def ack(self, entry_ids: Sequence[str], *, forget_failures: bool = False) -> None:
+        """Acknowledge entries; ``forget_failures`` also drops their failure counts (entries retried)."""
+        if not entry_ids:
+            return
+        if not forget_failures:
             self.client.xack(self.name, self.group, *entry_ids)
+            return
+        pipe = self.client.pipeline(transaction=False)
+        pipe.xack(self.name, self.group, *entry_ids)
+        pipe.hdel(self.keys.failures(), *entry_ids)
+        pipe.execute()
 
     # -- watermark and trimming ------------------------------------------------------------------
     def watermark(self) -> str:
-        """The first entry id not yet acknowledged by every group (``0-0`` when no group exists)."""
-        try:
-            groups = self.client.xinfo_groups(self.name)
-        except redis.ResponseError:
-            return "0-0"
-        marks = []
-        for group in groups:
-            mark = successor(str(group["last-delivered-id"]))
-            if int(group["pending"]):
-                oldest = self.client.xpending(self.name, group["name"])["min"]
-                if oldest is not None:  # acknowledged between the two calls otherwise
-                    mark = min(mark, str(oldest), key=parse_id)
-            marks.append(mark)
-        return min(marks, key=parse_id) if marks else "0-0"
+        """The first entry id not yet acknowledged by every group (``0-0`` when no group exists);
+        one round trip (a script reads every group's last delivered id and oldest pending entry)."""
+        return str(self._watermark(keys=[self.name]))
 
     def processed_through(self, entry_id: str | None) -> bool:
         """Whether every entry up to ``entry_id`` (inclusive) is acknowledged by every group."""
@@ -168,6 +198,33 @@ class MentionStream:
         if mark == "0-0":
             return 0
         return int(self.client.xtrim(self.name, minid=mark, approximate=False))
+
+    # -- poison entries ------------------------------------------------------------------------------
+    def deliveries(self, entry_ids: Sequence[str]) -> dict[str, int]:
+        """How many times each of these pending entries was delivered (``XPENDING``; absent = not pending)."""
+        if not entry_ids:
+            return {}
+        ordered = sorted(entry_ids, key=parse_id)
+        rows = self.client.xpending_range(self.name, self.group, min=ordered[0], max=ordered[-1],
+                                          count=max(len(ordered), 1) * 4)
+        wanted = set(entry_ids)
+        return {str(row["message_id"]): int(row["times_delivered"]) for row in rows
+                if str(row["message_id"]) in wanted}
+
+    def failed(self, entry_id: str, error: str, consumer: str, *, max_failures: int) -> bool:
+        """Count one failed attempt at ``entry_id``; at the ``max_failures``-th, move it to the
+        dead-letter stream with ``error`` (atomically: copied, acknowledged). Whether it was moved."""
+        moved = self._fail(keys=[self.name, self.keys.dead_letters(), self.keys.failures()],
+                           args=[self.group, entry_id, error[:2000], consumer, max_failures, DEAD_LETTERS_KEPT])
+        return bool(moved)
+
+    def dead_letter(self, entry_id: str, error: str, consumer: str) -> None:
+        """Move ``entry_id`` to the dead-letter stream now (an entry that can never be processed)."""
+        self.failed(entry_id, error, consumer, max_failures=1)
+
+    def dead_letter_count(self) -> int:
+        """Entries in the dead-letter stream (the newest :data:`DEAD_LETTERS_KEPT` are kept)."""
+        return int(self.client.xlen(self.keys.dead_letters()))
 
     def pending(self) -> int:
         """Entries delivered and not yet acknowledged in this group."""
@@ -184,4 +241,50 @@ if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return redis.err
 local last = false
 for i = 2, #ARGV do last = redis.call('XADD', KEYS[1], '*', 'm', ARGV[i]) end
 return last
+"""
+
+# KEYS: stream. The smallest, over every group, of (its oldest pending entry, else the successor of its last
+# delivered entry); '0-0' when the stream or its groups do not exist.
+_WATERMARK = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return '0-0' end
+local function parse(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function less(a, b)
+  local am, as = parse(a)
+  local bm, bs = parse(b)
+  return am < bm or (am == bm and as < bs)
+end
+local best = false
+for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
+  local info = {}
+  for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+  local ms, seq = parse(info['last-delivered-id'])
+  local mark = string.format('%d-%d', ms, seq + 1)
+  if tonumber(info['pending']) > 0 then
+    local oldest = redis.call('XPENDING', KEYS[1], info['name'])[2]
+    if oldest and less(oldest, mark) then mark = oldest end
+  end
+  if not best or less(mark, best) then best = mark end
+end
+return best or '0-0'
+"""
+
+# KEYS: stream, dead-letter stream, failures hash. ARGV: group, entry id, error, consumer, max failures, dead
+# letters kept. Counts a failure; at the max-th, acknowledges the entry and copies it (with the error) to the
+# dead-letter stream, in one step: never lost between the two streams, never copied twice (an entry no longer
+# pending is left alone).
+_FAIL = """
+local count = redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
+if count < tonumber(ARGV[5]) then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[2])
+if redis.call('XACK', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end  -- acknowledged meanwhile: done
+local found = redis.call('XRANGE', KEYS[1], ARGV[2], ARGV[2])
+local fields = {'id', ARGV[2], 'error', ARGV[3], 'consumer', ARGV[4], 'failures', tostring(count)}
+if found[1] then
+  for _, v in ipairs(found[1][2]) do fields[#fields + 1] = v end
+end
+redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', unpack(fields))
+return 1
 """

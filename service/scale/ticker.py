@@ -5,8 +5,9 @@ caller appended). It evaluates buckets only once the stream's watermark has pass
 once every mention appended before the tick has been counted; until then it waits (or, on a live
 service, skips this tick and tries again at the next one). After the tick, the detector states and
 evaluation cursors are checkpointed (a new lease holder resumes exactly there) and the stream is
-trimmed up to the watermark. Within a tick, each brand's buckets are read once (the pipeline does
-that for every caller).
+trimmed up to the watermark. Within a tick, the buckets every brand's evaluation needs are read in one
+round trip up front (:meth:`~service.store.redis.RedisStore.prefetched`), and the checkpoint is written in
+one round trip (:meth:`~service.store.redis.RedisStore.batch`).
 
 Brands that only workers have seen are discovered from the store: the first tick that sees a brand
 starts its evaluation at the start of its earliest bucket, as a single process would have done when
@@ -22,7 +23,7 @@ from datetime import datetime, timedelta
 
 from service.clock import Clock
 from service.domain import Alert
-from service.pipeline import Pipeline
+from service.pipeline import EVALUATION_DELAY, Pipeline
 from service.scale.stream import MentionStream
 from service.store import from_us
 from service.store.base import StoreError
@@ -31,6 +32,9 @@ from service.store.redis import DAY_US, RedisStore
 log = logging.getLogger("crisiswatch.scale.ticker")
 
 POLL = timedelta(milliseconds=2)
+POLL_MAX = timedelta(milliseconds=20)
+"""The watermark is read every 2 ms at first, then less and less often, at most 20 ms apart (polling
+takes CPU from the workers on a small machine)."""
 
 
 class WorkersBehind(Exception):
@@ -52,10 +56,12 @@ class Ticker:
         """Wait until every entry up to ``barrier`` is processed; ``False`` on timeout or stop."""
         stop = stop or threading.Event()
         deadline = self.clock.monotonic() + timeout.total_seconds()
+        pause = POLL.total_seconds()
         while not self.stream.processed_through(barrier):
             if stop.is_set() or self.clock.monotonic() >= deadline:
                 return False
-            stop.wait(POLL.total_seconds())
+            stop.wait(pause)
+            pause = min(pause * 1.5, POLL_MAX.total_seconds())  # a long wait polls less often
         return True
 
     def tick(self, barrier: str | None, *, timeout: timedelta, stop: threading.Event | None = None) -> list[Alert]:
@@ -65,10 +71,11 @@ class Ticker:
         if not self.wait_for(barrier, timeout, stop):
             raise WorkersBehind(f"mentions up to stream entry {barrier} not all processed after {timeout}")
         try:
-            self.store.ping()
             self._discover()
-            alerts = self.pipeline.tick()
-            self.pipeline.checkpoint(self.clock.now())
+            with self.store.prefetched(self._ranges()):
+                alerts = self.pipeline.tick()
+            with self.store.batch():  # every brand's state and cursor in one round trip
+                self.pipeline.checkpoint(self.clock.now())
         except StoreError:
             log.warning("detection tick failed; detectors restart from the last checkpoint")
             self.pipeline = self._rebuild()
@@ -85,8 +92,25 @@ class Ticker:
         except StoreError:
             return self.pipeline  # still unreachable: rebuilt at the next failure
 
-    def _discover(self) -> None:
+    def _ranges(self) -> dict[str, tuple[datetime, datetime]]:
+        """The buckets each known brand's evaluation will read in this tick (see ``Pipeline._evaluate``)."""
         pipeline = self.pipeline
+        now = pipeline.clock.now()  # the detection clock (simulated in replays), not the waiting one
+        ranges = {}
+        with pipeline.lock:
+            for brand, start in pipeline.next_bucket.items():
+                settings = pipeline.config.brand(brand).detection
+                if start + settings.bucket + EVALUATION_DELAY <= now:
+                    ranges[brand] = (start + settings.bucket - settings.window, now)
+        return ranges
+
+    def _discover(self) -> None:
+        """Start evaluating brands that workers counted and this pipeline does not know yet (one read
+        of the brand registry; the store's checks only for brands new to this pipeline)."""
+        pipeline = self.pipeline
+        candidates = self.stream.client.smembers(self.store.keys.brands())
+        if all(brand in pipeline.next_bucket for brand in candidates):
+            return
         for brand in self.store.brands():
             if brand not in pipeline.next_bucket:
                 first = self.first_bucket(brand)

@@ -7,6 +7,12 @@ buckets (:meth:`service.store.redis.RedisStore.add_to_buckets_once`) -> exemplar
 consumer after a restart, or another one through ``XAUTOCLAIM``) finds the ids already marked and
 adds nothing twice. Connection losses and server restarts are waited out with capped exponential
 backoff; the entries in flight stay pending and are processed after reconnecting.
+
+Poison entries: an entry that does not decode goes to the dead-letter stream at once; after a batch
+fails for another reason, its entries are processed one by one and each one that still fails has a
+failure counted, going to the dead-letter stream at ``max_failures``; an entry delivered
+``max_deliveries`` times without an acknowledgement (whoever processed it died) goes there too. The
+good entries of the batch are counted meanwhile: one bad entry never holds the others back.
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ class WorkerSettings:
     (a mention redelivered, or collected again, within that time is not counted twice)."""
     backoff_base: float = 0.1
     backoff_cap: float = 5.0
+    max_failures: int = 3
+    """An entry whose processing failed this many times goes to the dead-letter stream."""
+    max_deliveries: int = 10
+    """An entry delivered this many times without being acknowledged (the process handling it died
+    each time, e.g. killed for memory) goes to the dead-letter stream."""
 
 
 class Backoff:
@@ -72,40 +83,63 @@ class Worker:
         self.stream, self.store, self.pipeline, self.name, self.clock = stream, store, pipeline, name, clock
         self.settings = settings or WorkerSettings()
         self.processed = 0
-        """Entries this worker acknowledged (for logs and tests)."""
+        """Entries this worker acknowledged (for logs, metrics and tests)."""
+        self.dead_lettered = 0
+        """Entries this worker moved to the dead-letter stream."""
+        self.last_batch_at: float | None = None
+        """Monotonic time of the last batch processed (health)."""
 
     # -- one batch -------------------------------------------------------------------------------
-    def process(self, entries: Sequence[Entry]) -> int:
+    def process(self, entries: Sequence[Entry], *, retried: bool = False) -> int:
         """Count the mentions of ``entries`` (at most once each) and acknowledge them; return how
-        many mentions were newly counted."""
+        many mentions were newly counted. Entries that do not decode go to the dead-letter stream.
+        ``retried``: entries delivered before (their failure counts are forgotten once acknowledged)."""
         unique: dict[str, Mention] = {}
         for entry in entries:
             if entry.mention is not None:
                 unique.setdefault(entry.mention.id, entry.mention)
+        for entry in entries:
+            if entry.mention is None:  # never decodes: retrying cannot help
+                self.stream.dead_letter(entry.id, entry.error or "undecodable entry", self.name)
+                self.dead_lettered += 1
+                log.error("%s: stream entry %s moved to the dead-letter stream: %s", self.name, entry.id, entry.error)
+        entries = [entry for entry in entries if entry.mention is not None]
         counted = 0
         if unique:
             enriched = self.pipeline.enricher.enrich(list(unique.values())).enriched
             by_brand: dict[str, list[Enriched]] = defaultdict(list)
             for item in enriched:
                 by_brand[item.brand].append(item)
-            for brand in sorted(by_brand):
-                counted += self._count_once(brand, by_brand[brand])
+            counted = self._count_once(by_brand)
             self.store.add_exemplars(Pipeline.exemplars(enriched), EXEMPLARS_PER_HOUR)
-        self.stream.ack([entry.id for entry in entries])
+        self.stream.ack([entry.id for entry in entries], forget_failures=retried)
         self.processed += len(entries)
+        self.last_batch_at = self.clock.monotonic()
         return counted
 
-    def _count_once(self, brand: str, items: list[Enriched]) -> int:
-        while items:
-            ids: dict[int, list[str]] = defaultdict(list)
-            for item in items:
-                ids[to_us(item.mention.published_at) // DAY_US].append(item.mention.id)
-            done = self.store.add_to_buckets_once(brand, self.pipeline.deltas(items), ids, self.settings.keep_days)
-            if not done:
-                return len(items)
-            log.info("%s: %d mentions of %s already counted (redelivered), skipped", self.name, len(done), brand)
-            items = [item for item in items if item.mention.id not in done]
-        return 0
+    def _count_once(self, by_brand: dict[str, list[Enriched]]) -> int:
+        """Count each brand's mentions in its buckets, at most once each (one round trip for all the
+        brands; again for a brand whose batch held mentions already counted, without them)."""
+        counted = 0
+        pending = {brand: items for brand, items in sorted(by_brand.items()) if items}
+        while pending:
+            batches = []
+            for brand, items in pending.items():
+                ids: dict[int, list[str]] = defaultdict(list)
+                for item in items:
+                    ids[to_us(item.mention.published_at) // DAY_US].append(item.mention.id)
+                batches.append((brand, self.pipeline.deltas(items), ids))
+            done = self.store.add_to_buckets_once_many(batches, self.settings.keep_days)
+            again = {}
+            for brand, items in pending.items():
+                if not done[brand]:
+                    counted += len(items)
+                    continue
+                log.info("%s: %d mentions of %s already counted (redelivered), skipped", self.name,
+                         len(done[brand]), brand)
+                again[brand] = [item for item in items if item.mention.id not in done[brand]]
+            pending = {brand: items for brand, items in again.items() if items}
+        return counted
 
     # -- the loop --------------------------------------------------------------------------------
     def run(self, stop: threading.Event) -> None:
@@ -115,20 +149,25 @@ class Worker:
         recovering = True  # first (and after every error): our own pending entries, then new ones
         next_claim = self.clock.monotonic()
         while not stop.is_set():
+            entries: list[Entry] = []
+            retried = False
             try:
                 if recovering:
                     self.stream.ensure_group()
                     entries = self.stream.own_pending(self.name, count=settings.batch)
-                    recovering = bool(entries)
+                    recovering, retried = bool(entries), True
                 elif self.clock.monotonic() >= next_claim:
                     next_claim = self.clock.monotonic() + settings.claim_every
                     entries = self.stream.claim(self.name, min_idle_ms=settings.claim_idle_ms, count=settings.batch)
+                    retried = True
                     if entries:
                         log.info("%s took over %d entries left pending by another worker", self.name, len(entries))
                 else:
                     entries = self.stream.read(self.name, count=settings.batch, block_ms=settings.block_ms)
+                if retried:
+                    entries = self._drop_undeliverable(entries)
                 if entries:
-                    self.process(entries)
+                    self.process(entries, retried=retried)
                 if backoff.failures:
                     log.info("%s: Redis reachable again", self.name)
                 backoff.reset()
@@ -139,8 +178,54 @@ class Worker:
                 log.warning("%s: Redis unavailable (%s); retrying in %.1fs", self.name, exc, delay)
                 recovering = True
                 stop.wait(delay)
-            except Exception:  # a bug on one batch: its entries stay pending, retried after a pause
+            except Exception as exc:  # a bug or a poison entry: its entries stay pending, retried after a pause
                 delay = backoff.next()
                 log.exception("%s: batch failed; its entries stay pending, retrying in %.1fs", self.name, delay)
+                try:
+                    self._isolate(entries, exc)
+                except _RETRYABLE as away:
+                    log.warning("%s: Redis unavailable while isolating a failed batch (%s)", self.name, away)
                 recovering = True
                 stop.wait(delay)
+
+    # -- poison entries ----------------------------------------------------------------------------
+    def _isolate(self, entries: Sequence[Entry], error: Exception) -> None:
+        """After a failed batch: process its entries one by one, counting a failure for each one that
+        still fails (at ``max_failures`` it goes to the dead-letter stream): one poison entry neither
+        blocks the others nor is retried forever."""
+        if len(entries) == 1:
+            self._count_failure(entries[0], error)
+            return
+        for entry in entries:
+            if entry.mention is None:
+                continue  # already moved to the dead-letter stream by the failed batch
+            try:
+                self.process([entry], retried=True)
+            except _RETRYABLE:
+                raise
+            except Exception as exc:
+                self._count_failure(entry, exc)
+
+    def _count_failure(self, entry: Entry, error: Exception) -> None:
+        reason = f"{type(error).__name__}: {error}"
+        if self.stream.failed(entry.id, reason, self.name, max_failures=self.settings.max_failures):
+            self.dead_lettered += 1
+            log.error("%s: stream entry %s moved to the dead-letter stream after %d failures: %s", self.name,
+                      entry.id, self.settings.max_failures, reason)
+
+    def _drop_undeliverable(self, entries: list[Entry]) -> list[Entry]:
+        """Entries delivered ``max_deliveries`` times without an acknowledgement go to the dead-letter
+        stream (whoever processed them died each time); the others are returned."""
+        counts = self.stream.deliveries([entry.id for entry in entries])
+        kept = []
+        for entry in entries:
+            deliveries = counts.get(entry.id, 0)
+            if deliveries >= self.settings.max_deliveries:
+                self.stream.dead_letter(entry.id, f"delivered {deliveries} times, never acknowledged (the "
+                                                  "worker processing it stopped each time)", self.name)
+                self.dead_lettered += 1
+                log.error("%s: stream entry %s moved to the dead-letter stream after %d deliveries", self.name,
+                          entry.id, deliveries)
+            else:
+                kept.append(entry)
+        return kept

@@ -44,22 +44,28 @@ class Keys:
         return f"{self.prefix}{{{brand}}}:days"
 
     def exemplar_hour(self, brand: str, hour: int) -> str:
-        """Sorted set of one brand-hour's exemplars: score = negativity, member = ``published:id``."""
+        """String: one brand-hour's exemplars, compressed together (:mod:`service.store.packed`)."""
         return f"{self.prefix}{{{brand}}}:x:{hour}"
 
-    def exemplar_data(self, brand: str, hour: int) -> str:
-        """Hash of one brand-hour's exemplars: field = mention id, value = exemplar JSON."""
-        return f"{self.prefix}{{{brand}}}:xd:{hour}"
-
-    def exemplar_hours(self, brand: str) -> str:
-        """Sorted set of the hours (score = member = hour number) holding exemplars."""
-        return f"{self.prefix}{{{brand}}}:xh"
+    def exemplar_days(self, brand: str) -> str:
+        """Sorted set of the days (score = member = days since the epoch) that have exemplars."""
+        return f"{self.prefix}{{{brand}}}:xdays"
 
     def state(self, name: str, brand: str | None = None) -> str:
-        """String holding a saved state as JSON; a brand's detector state sits in the brand's slot."""
+        """String holding a saved state as JSON; a brand's detector state sits in the brand's slot,
+        the other states share the ``{state}`` slot."""
         if brand is not None:
             return f"{self.prefix}{{{brand}}}:state:{name}"
+        return f"{self.prefix}{{state}}:{name}"
+
+    def legacy_state(self, name: str) -> str:
+        """Where versions before the ``{state}`` tag saved the states that are not per brand (read only)."""
         return f"{self.prefix}state:{name}"
+
+    def fenced(self, tag: str) -> str:
+        """String: the largest scheduler fencing token that wrote in the slot of hash tag ``tag`` (a
+        brand, ``state``, ``incidents`` or ``outbox``); a write with a smaller token is refused."""
+        return f"{self.prefix}{{{tag}}}:fenced"
 
     # -- incidents ---------------------------------------------------------------------------------
     def incident_data(self) -> str:
@@ -114,6 +120,15 @@ class Keys:
     def stream(self) -> str:
         """Stream of collected mentions (field ``m`` = mention record JSON) read by a consumer group."""
         return f"{self.prefix}{{stream}}:mentions"
+
+    def dead_letters(self) -> str:
+        """Stream of the entries no worker could process (poison entries), with the error: field ``id``
+        (the original entry id), ``error``, ``consumer``, ``deliveries``, then the original fields."""
+        return f"{self.prefix}{{stream}}:dead"
+
+    def failures(self) -> str:
+        """Hash: stream entry id -> how many times processing it failed (until it is acknowledged)."""
+        return f"{self.prefix}{{stream}}:failures"
 
     def lease(self) -> str:
         """String ``<fencing token>:<holder>`` with a TTL: the active scheduler (``SET NX PX``)."""

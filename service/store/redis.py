@@ -1,17 +1,27 @@
 """The shared store on Redis (``redis://`` / ``rediss://``, passwords and ACL users in the URL).
 
 Layout (names in :mod:`service.store.keys`): one string per brand-hour of buckets, packed JSON merged
-by a Lua script (atomic); seen ids in sharded hashes (``HSETNX``);
-exemplars in per brand-hour sorted sets; incidents and the outbox under their own hash tags, the
-outbox ordered per (incident, receiver) by sorted sets kept consistent by Lua scripts.
+by a Lua script (atomic); seen ids in sharded hashes (``HSETNX``); exemplars in one compressed
+string per brand-hour (:mod:`service.store.packed`, replaced by compare-and-swap); incidents and the
+outbox under their own hash tags, the outbox ordered per (incident, receiver) by sorted sets kept
+consistent by Lua scripts.
+
+Fencing: when :attr:`RedisStore.fence_token` is set (the active scheduler's lease token), every write
+of detector states, incidents and the outbox carries it and its script refuses it when a newer token
+has written in the same slot (``{brand}``, ``{state}``, ``{incidents}``, ``{outbox}``); a new
+scheduler claims every slot when it takes the lease (:meth:`RedisStore.claim_fence`), so a stale one
+that wakes up after a pause cannot overwrite anything (:class:`FencedOut`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import secrets
+import threading
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
@@ -32,10 +42,21 @@ from service.store import (
 )
 from service.store.base import OutboxItem, Silence, StoreError
 from service.store.keys import DEFAULT_PREFIX, Keys
+from service.store.packed import keep_best, pack_exemplars, rank, unpack_exemplars
 
 DAY_US = 86_400_000_000
 HOUR_US = 3_600_000_000
+PREFETCH_HOURS = 24 * 8
+"""Longest range (hours) :meth:`RedisStore.prefetched` reads up front; longer ones are read on demand."""
 _RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
+
+class FencedOut(StoreError):
+    """A write made under a scheduler fencing token older than one already seen by that part of the
+    store: this process is no longer the active scheduler (never retryable)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, retryable=False)
+
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -52,6 +73,8 @@ def _translated(method: Callable[P, R]) -> Callable[P, R]:
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             raise StoreError(f"redis store unreachable: {exc}", retryable=True) from exc
         except redis.ResponseError as exc:
+            if "NOTLEADER" in str(exc):
+                raise FencedOut(f"redis store refused a write: {exc}") from exc
             retryable = str(exc).startswith(_RETRYABLE_REPLIES)
             raise StoreError(f"redis store refused a command: {exc}", retryable=retryable) from exc
         except redis.RedisError as exc:
@@ -74,15 +97,24 @@ class RedisStore:
         self._r = redis.Redis.from_url(url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
                                        retry_on_error=[redis.ConnectionError, redis.TimeoutError], **options)
         self._once = redis.Redis.from_url(url, retry=Retry(NoBackoff(), retries=0), **options)
+        self._local = threading.local()  # per thread: the batch's deferred states, prefetched buckets
+        self._bin = redis.Redis.from_url(url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
+                                         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+                                         **(options | {"decode_responses": False}))  # packed (binary) values
         self._seen = self._r.register_script(_MARK_SEEN)
         self._add_buckets = self._r.register_script(_ADD_BUCKETS)
         self._add_once = self._r.register_script(_ADD_ONCE)
         self._prune_hours = self._r.register_script(_PRUNE_HOURS)
-        self._add_exemplars = self._r.register_script(_ADD_EXEMPLARS)
-        self._save_incident = self._r.register_script(_SAVE_INCIDENT)
-        self._enqueue = self._r.register_script(_OUTBOX_ENQUEUE)
-        self._delivered = self._r.register_script(_OUTBOX_DELIVERED)
-        self._failed = self._r.register_script(_OUTBOX_FAILED)
+        self._swap_exemplars = self._bin.register_script(_SWAP_EXEMPLARS)
+        self._save_incident = self._r.register_script(_FENCE + _SAVE_INCIDENT)
+        self._enqueue = self._r.register_script(_FENCE + _OUTBOX_ENQUEUE)
+        self._delivered = self._r.register_script(_FENCE + _OUTBOX_DELIVERED)
+        self._failed = self._r.register_script(_FENCE + _OUTBOX_FAILED)
+        self._set_state = self._r.register_script(_FENCE + _SET_STATE)
+        self._claim = self._r.register_script(_FENCE + "return 1")
+        self.fence_token: int | None = None
+        """The scheduler's fencing token (its lease's), carried by every write of detector states,
+        incidents and the outbox; ``None`` (workers, the single process, tools): writes unfenced."""
 
     # -- mentions --------------------------------------------------------------------------------
     @_translated
@@ -128,6 +160,24 @@ class RedisStore:
         processed: then nothing changes and those ids are returned (recompute the deltas without
         them and call again). Markers of a day live ``keep_days`` days after the last id of that day
         was marked (relative to the server's clock: replays of old data keep them too). Safe to retry."""
+        return self.add_to_buckets_once_many([(brand, deltas, mention_ids)], keep_days)[brand]
+
+    @_translated
+    def add_to_buckets_once_many(self, batches: Sequence[tuple[str, Iterable[Bucket], Mapping[int, Sequence[str]]]],
+                                 keep_days: int) -> dict[str, set[str]]:
+        """:meth:`add_to_buckets_once` for several brands (one atomic script each) in one round trip;
+        brand -> the ids found already processed (nothing of that brand changed then)."""
+        pipe = self._r.pipeline(transaction=False)
+        for brand, deltas, mention_ids in batches:
+            keys, args = self._once_args(brand, deltas, mention_ids, keep_days)
+            self._add_once(keys=keys, args=args, client=pipe)
+        if batches:
+            pipe.sadd(self.keys.brands(), *{brand for brand, _, _ in batches})
+        replies = pipe.execute()
+        return {brand: set(done) for (brand, _, _), done in zip(batches, replies, strict=False)}
+
+    def _once_args(self, brand: str, deltas: Iterable[Bucket], mention_ids: Mapping[int, Sequence[str]],
+                   keep_days: int) -> tuple[list[str], list[str]]:
         hour_keys: dict[str, int] = {}
         items = []
         for d in deltas:
@@ -142,17 +192,47 @@ class RedisStore:
         marks = [[first_set + i, keep_days * DAY_US // 1000, list(mention_ids[day])]
                  for i, day in enumerate(days)]
         keys = [self.keys.bucket_days(brand), *hour_keys, *(self.keys.processed(brand, day) for day in days)]
-        done = self._add_once(keys=keys, args=[json.dumps(items, separators=(",", ":")),
-                                                json.dumps(marks, separators=(",", ":"))])
-        if not done and items:
-            self._r.sadd(self.keys.brands(), brand)
-        return set(done)
+        return keys, [json.dumps(items, separators=(",", ":")), json.dumps(marks, separators=(",", ":"))]
+
+    @contextlib.contextmanager
+    def prefetched(self, ranges: Mapping[str, tuple[datetime, datetime]]) -> Iterator[None]:
+        """Within the block, in this thread, :meth:`buckets` answers requests inside ``ranges`` (brand
+        -> [start, end)) from one read made up front (one round trip for every brand of a detection
+        tick instead of two per brand). Buckets added meanwhile through this store are not seen."""
+        local = self._local
+        previous = getattr(local, "prefetched", None)
+        local.prefetched = self._prefetch(ranges)
+        try:
+            yield
+        finally:
+            local.prefetched = previous
+
+    @_translated
+    def _prefetch(self, ranges: Mapping[str, tuple[datetime, datetime]]) -> dict[str, tuple[int, int, list[Bucket]]]:
+        plan = []
+        for brand, (start, end) in ranges.items():
+            low, high = to_us(start), to_us(end)
+            hours = list(range(low // HOUR_US, (high - 1) // HOUR_US + 1)) if high > low else []
+            if 0 < len(hours) <= PREFETCH_HOURS:
+                plan.append((brand, low, high, hours))
+        pipe = self._r.pipeline(transaction=False)
+        for brand, _, _, hours in plan:
+            pipe.mget([self.keys.bucket_hour(brand, hour) for hour in hours])
+        found = {}
+        for (brand, low, high, hours), blobs in zip(plan, pipe.execute() if plan else [], strict=True):
+            buckets = [bucket for hour, raw in zip(hours, blobs, strict=True) if raw is not None
+                       for bucket in _unpack_hour(brand, hour, raw) if low <= to_us(bucket.start) < high]
+            found[brand] = (low, high, sorted(buckets, key=lambda b: b.start))
+        return found
 
     @_translated
     def buckets(self, brand: str, start: datetime, end: datetime) -> list[Bucket]:
         low, high = to_us(start), to_us(end)
         if high <= low:
             return []
+        cached = (getattr(self._local, "prefetched", None) or {}).get(brand)
+        if cached is not None and cached[0] <= low and high <= cached[1]:
+            return [b for b in cached[2] if low <= to_us(b.start) < high]
         days = self._r.zrangebyscore(self.keys.bucket_days(brand), low // DAY_US, (high - 1) // DAY_US)
         hours = [h for day in map(int, days) for h in range(day * 24, day * 24 + 24)
                  if low // HOUR_US <= h <= (high - 1) // HOUR_US]
@@ -181,81 +261,146 @@ class RedisStore:
         blobs = self._r.mget([k.bucket_hour(brand, hour) for hour in hours]) if hours else []
         doomed = [[i + 2, [f for f in json.loads(raw)["b"] if hour * HOUR_US + _field_us(f) < limit]]
                   for i, (hour, raw) in enumerate(zip(hours, blobs, strict=True)) if raw is not None]
-        ex_hours = [int(h) for h in self._r.zrangebyscore(k.exemplar_hours(brand), "-inf", limit // HOUR_US)]
         pipe = self._r.pipeline(transaction=True)
         self._prune_hours(keys=[k.bucket_days(brand), *(k.bucket_hour(brand, hour) for hour in hours)],
                           args=[json.dumps(doomed)], client=pipe)
         pipe.zremrangebyscore(k.bucket_days(brand), "-inf", limit // DAY_US - 1)
-        for hour in ex_hours:  # exemplars: trim whole hours, then the hour that straddles the limit
-            pipe.zrange(k.exemplar_hour(brand, hour), 0, -1)
-        removed, _, *members = pipe.execute()
-        pipe = self._r.pipeline(transaction=True)
-        for hour, names in zip(ex_hours, members, strict=True):
-            old = [m for m in names if int(m.partition(":")[0]) < limit]
-            if old:
-                pipe.zrem(k.exemplar_hour(brand, hour), *old)
-                pipe.hdel(k.exemplar_data(brand, hour), *(m.partition(":")[2] for m in old))
-            if len(old) == len(names):
-                pipe.zrem(k.exemplar_hours(brand), str(hour))
-        pipe.execute()
+        removed, _ = pipe.execute()
+        self._prune_exemplars(brand, limit)
         return int(removed)
 
     # -- detector state --------------------------------------------------------------------------
     @_translated
     def load_state(self, name: str) -> dict[str, Any] | None:
-        value = self._r.get(self.keys.state(name, brand_of_state(name)))
+        deferred = getattr(self._local, "states", None)
+        if deferred is not None and name in deferred:
+            return json.loads(deferred[name])
+        brand = brand_of_state(name)
+        value = self._r.get(self.keys.state(name, brand))
+        if value is None and brand is None:  # saved before states had the {state} tag (read until rewritten)
+            value = self._r.get(self.keys.legacy_state(name))
         return None if value is None else json.loads(value)
 
     @_translated
     def save_state(self, name: str, state: Mapping[str, Any]) -> None:
-        brand = brand_of_state(name)
-        pipe = self._r.pipeline(transaction=True)
-        pipe.set(self.keys.state(name, brand), json.dumps(dict(state), separators=(",", ":")))
-        if brand is not None:
-            pipe.sadd(self.keys.brands(), brand)
+        deferred = getattr(self._local, "states", None)
+        if deferred is not None:  # inside batch(): written when the batch ends
+            deferred[name] = _state_json(state)  # encoded now: later changes to ``state`` do not leak in
+            return
+        self._save_states({name: _state_json(state)})
+
+    def _save_states(self, states: Mapping[str, str]) -> None:
+        """Each state (JSON) with its brand's registration; several states in one round trip."""
+        pipe = self._r.pipeline(transaction=False)
+        token = self._token()
+        for name, data in states.items():
+            brand = brand_of_state(name)
+            self._set_state(keys=[self.keys.fenced(brand or "state"), self.keys.state(name, brand)],
+                            args=[token, data], client=pipe)
+            if brand is not None:
+                pipe.sadd(self.keys.brands(), brand)
+        pipe.execute()
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the states saved inside the block (in this thread) into one round trip at its end;
+        when the block raises they are dropped, as a transaction would be rolled back (a detection
+        tick that failed restarts from the previous checkpoint). Reads in the block see them. Nests."""
+        local = self._local
+        outer = getattr(local, "states", None) is None
+        if outer:
+            local.states = {}
+        try:
+            yield
+            if outer and local.states:
+                self._translated_save(local.states)
+        finally:
+            if outer:
+                local.states = None
+
+    @_translated
+    def _translated_save(self, states: Mapping[str, str]) -> None:
+        self._save_states(states)
+
+    # -- fencing (the scheduler's writes) ----------------------------------------------------------
+    def _token(self) -> str:
+        return "" if self.fence_token is None else str(self.fence_token)
+
+    @_translated
+    def claim_fence(self, token: int, brands: Iterable[str]) -> None:
+        """Record ``token`` as the newest in every slot the scheduler writes to (incidents, outbox,
+        states and each brand's), so that from now on a write of an older holder is refused
+        everywhere, not only where the new one already wrote. Raises :class:`FencedOut` when a newer
+        token was already seen."""
+        pipe = self._r.pipeline(transaction=False)
+        for tag in ("incidents", "outbox", "state", *brands):
+            self._claim(keys=[self.keys.fenced(tag)], args=[str(token)], client=pipe)
         pipe.execute()
 
     # -- exemplars -------------------------------------------------------------------------------
+    # One compressed string per brand-hour (service/store/packed.py), read, merged and written back
+    # by compare-and-swap: a script replaces the values only while they are what was read (SHA-1),
+    # else the brand's batch is read and merged again. Workers rarely touch the same brand-hour at once.
     @_translated
     def add_exemplars(self, exemplars: Iterable[Exemplar], per_brand_limit: int) -> None:
-        per_brand: dict[str, list[list[Any]]] = defaultdict(list)
-        brand_keys: dict[str, dict[str, int]] = defaultdict(dict)
+        per_brand: dict[str, dict[int, list[Exemplar]]] = defaultdict(lambda: defaultdict(list))
         for e in exemplars:
-            published = to_us(e.published_at)
-            hour = published // HOUR_US
-            keys = brand_keys[e.brand]
-            zset = keys.setdefault(self.keys.exemplar_hour(e.brand, hour), len(keys) + 2)
-            data = keys.setdefault(self.keys.exemplar_data(e.brand, hour), len(keys) + 2)
-            per_brand[e.brand].append([zset, data, hour, f"{published:020d}:{e.mention_id}", repr(e.negativity),
-                                       e.mention_id, record_to_json(e)])
-        pipe = self._r.pipeline(transaction=True)
-        for brand, items in per_brand.items():
-            self._add_exemplars(keys=[self.keys.exemplar_hours(brand), *brand_keys[brand]],
-                                args=[max(per_brand_limit, 0), json.dumps(items, separators=(",", ":"))],
-                                client=pipe)
-        pipe.execute()
+            per_brand[e.brand][to_us(e.published_at) // HOUR_US].append(e)
+        pending = dict(per_brand)
+        while pending:  # two round trips for every brand; again for the brands another process changed
+            pending = self._merge_exemplars(pending, per_brand_limit)
+
+    def _merge_exemplars(self, new: Mapping[str, Mapping[int, Sequence[Exemplar]]],
+                         limit: int) -> dict[str, Mapping[int, Sequence[Exemplar]]]:
+        """Merge ``new`` (brand -> hour -> exemplars) into the stored hours; return the part of the
+        brands whose stored hours another process changed meanwhile (nothing written for them)."""
+        plan = [(brand, sorted(hours)) for brand, hours in new.items()]
+        pipe = self._bin.pipeline(transaction=False)
+        for brand, hours in plan:
+            pipe.mget([self.keys.exemplar_hour(brand, hour) for hour in hours])
+        swaps = []
+        for (brand, hours), current in zip(plan, pipe.execute(), strict=True):
+            args: list[bytes | str | int] = []
+            changed = []
+            for hour, blob in zip(hours, current, strict=True):
+                stored = unpack_exemplars(brand, blob)
+                best = keep_best(stored, new[brand][hour], limit)
+                if best != stored:
+                    changed.append(self.keys.exemplar_hour(brand, hour))
+                    args += [_digest(blob), pack_exemplars(best) if best else b"", hour * HOUR_US // DAY_US]
+            if changed:
+                swaps.append(brand)
+                self._swap_exemplars(keys=[self.keys.exemplar_days(brand), *changed], args=args, client=pipe)
+        results = pipe.execute() if swaps else []
+        return {brand: new[brand] for brand, done in zip(swaps, results, strict=True) if not done}
+
+    def _prune_exemplars(self, brand: str, limit: int) -> None:
+        """Drop the brand's exemplars published before ``limit`` (µs); days left empty leave the index."""
+        k = self.keys
+        while True:
+            days = [int(d) for d in self._r.zrangebyscore(k.exemplar_days(brand), "-inf", (limit - 1) // DAY_US)]
+            if not days:
+                return
+            hours = [h for day in days for h in range(day * 24, day * 24 + 24)]
+            keys = [k.exemplar_hour(brand, hour) for hour in hours]
+            args: list[bytes | str | int] = []
+            for hour, blob in zip(hours, self._bin.mget(keys), strict=True):
+                kept = [e for e in unpack_exemplars(brand, blob) if to_us(e.published_at) >= limit]
+                args += [_digest(blob), pack_exemplars(kept) if kept else b"", hour * HOUR_US // DAY_US]
+            if self._swap_exemplars(keys=[k.exemplar_days(brand), *keys], args=[*args, *days]):
+                return
 
     @_translated
     def exemplars(self, brand: str, start: datetime, end: datetime, limit: int) -> list[Exemplar]:
         low, high = to_us(start), to_us(end)
         if high <= low or limit <= 0:
             return []
-        hours = [int(h) for h in self._r.zrangebyscore(self.keys.exemplar_hours(brand),
-                                                        low // HOUR_US, (high - 1) // HOUR_US)]
-        pipe = self._r.pipeline(transaction=False)
-        for hour in hours:
-            pipe.zrange(self.keys.exemplar_hour(brand, hour), 0, -1, withscores=True)
-        ranked = []
-        for hour, members in zip(hours, pipe.execute(), strict=True):
-            for member, score in members:
-                published, _, mention_id = member.partition(":")
-                if low <= int(published) < high:
-                    ranked.append((score, int(published), mention_id, hour))
-        ranked.sort(reverse=True)
-        chosen = ranked[:limit]
-        for _, _, mention_id, hour in chosen:
-            pipe.hget(self.keys.exemplar_data(brand, hour), mention_id)
-        return [record_from_json(Exemplar, data) for data in pipe.execute() if data is not None]
+        days = self._r.zrangebyscore(self.keys.exemplar_days(brand), low // DAY_US, (high - 1) // DAY_US)
+        hours = [h for day in map(int, days) for h in range(day * 24, day * 24 + 24)
+                 if low // HOUR_US <= h <= (high - 1) // HOUR_US]
+        blobs = self._bin.mget([self.keys.exemplar_hour(brand, hour) for hour in hours]) if hours else []
+        found = [e for blob in blobs for e in unpack_exemplars(brand, blob) if low <= to_us(e.published_at) < high]
+        return sorted(found, key=rank, reverse=True)[:limit]
 
     # -- incidents -------------------------------------------------------------------------------
     @_translated
@@ -266,9 +411,9 @@ class RedisStore:
     @_translated
     def save_incident(self, incident: Incident) -> None:
         k = self.keys
-        self._save_incident(keys=[k.incident_data(), k.incidents_opened(), k.incidents_open()],
-                            args=[incident.id, incident.brand, to_us(incident.opened_at), int(incident.is_open),
-                                  record_to_json(incident)])
+        self._save_incident(keys=[k.fenced("incidents"), k.incident_data(), k.incidents_opened(), k.incidents_open()],
+                            args=[self._token(), incident.id, incident.brand, to_us(incident.opened_at),
+                                  int(incident.is_open), record_to_json(incident)])
 
     @_translated
     def incidents(self, *, open_only: bool = False, limit: int = 100) -> list[Incident]:
@@ -291,8 +436,8 @@ class RedisStore:
     # -- outbox ----------------------------------------------------------------------------------
     def _outbox_keys(self, incident_id: str, receiver: str, key: str) -> list[str]:
         k = self.keys
-        return [k.outbox_item(key), k.outbox_line(incident_id, receiver), k.outbox_heads(), k.outbox_schedule(),
-                k.outbox_pending()]
+        return [k.fenced("outbox"), k.outbox_item(key), k.outbox_line(incident_id, receiver), k.outbox_heads(),
+                k.outbox_schedule(), k.outbox_pending()]
 
     @_translated
     def outbox_enqueue(self, items: Iterable[OutboxItem]) -> int:
@@ -304,7 +449,7 @@ class RedisStore:
             if item.delivered_at is not None:
                 fields += ["t", to_us(item.delivered_at)]
             self._enqueue(keys=self._outbox_keys(item.incident_id, item.receiver, item.key),
-                          args=[item.key, item.seq, to_us(item.next_attempt_at), to_us(item.created_at),
+                          args=[self._token(), item.key, item.seq, to_us(item.next_attempt_at), to_us(item.created_at),
                                 int(item.delivered_at is not None), *fields], client=pipe)
         return sum(pipe.execute()) if len(pipe) else 0
 
@@ -318,13 +463,13 @@ class RedisStore:
         item = self._load_items([key])
         if item:
             self._delivered(keys=self._outbox_keys(item[0].incident_id, item[0].receiver, key),
-                            args=[key, to_us(at)])
+                            args=[self._token(), key, to_us(at)])
 
     @_translated
     def outbox_failed(self, key: str, next_attempt_at: datetime, error: str) -> None:
         k = self.keys
-        self._failed(keys=[k.outbox_item(key), k.outbox_heads(), k.outbox_schedule()],
-                     args=[key, to_us(next_attempt_at), error], client=self._once)
+        self._failed(keys=[k.fenced("outbox"), k.outbox_item(key), k.outbox_heads(), k.outbox_schedule()],
+                     args=[self._token(), key, to_us(next_attempt_at), error], client=self._once)
 
     @_translated
     def outbox_pending(self) -> list[OutboxItem]:
@@ -407,6 +552,16 @@ class RedisStore:
     def close(self) -> None:
         self._r.close()
         self._once.close()
+        self._bin.close()
+
+
+def _state_json(state: Mapping[str, Any]) -> str:
+    return json.dumps(dict(state), separators=(",", ":"))
+
+
+def _digest(blob: bytes | None) -> str:
+    """What the exemplar swap script compares: the SHA-1 of a value, ``''`` when absent."""
+    return hashlib.sha1(blob).hexdigest() if blob is not None else ""
 
 
 def _glob_escape(text: str) -> str:
@@ -554,27 +709,51 @@ end
 return removed
 """
 
-# ARGV[1]: per brand-hour limit; ARGV[2]: JSON [[zset index, data index, hour, member, score, id, json], ...]
-_ADD_EXEMPLARS = """
-local limit = tonumber(ARGV[1])
-local touched = {}
-for _, it in ipairs(cjson.decode(ARGV[2])) do
-  redis.call('ZADD', KEYS[it[1]], it[5], it[4])
-  redis.call('HSET', KEYS[it[2]], it[6], it[7])
-  redis.call('ZADD', KEYS[1], it[3], it[3])
-  touched[it[1]] = {it[2], it[3]}
+# Compare-and-swap of a brand's exemplar hours. KEYS: the day index, then n hour keys; ARGV: per hour key
+# [SHA-1 of the value read ('' = absent), new value ('' = delete), its day], then days to drop from the index
+# unless one of the hours given for them still holds exemplars. Returns 0 (nothing written) when a value
+# changed since it was read.
+_SWAP_EXEMPLARS = """
+local n = #KEYS - 1
+for i = 1, n do
+  local cur = redis.call('GET', KEYS[i + 1])
+  if (cur and redis.sha1hex(cur) or '') ~= ARGV[3 * i - 2] then return 0 end
 end
-for zi, other in pairs(touched) do
-  local z, d = KEYS[zi], KEYS[other[1]]
-  local extra = redis.call('ZCARD', z) - limit
-  if extra > 0 then
-    for _, m in ipairs(redis.call('ZRANGE', z, 0, extra - 1)) do
-      redis.call('HDEL', d, string.match(m, '^[^:]*:(.*)$'))
-    end
-    redis.call('ZREMRANGEBYRANK', z, 0, extra - 1)
+local alive = {}
+for i = 1, n do
+  local blob, day = ARGV[3 * i - 1], ARGV[3 * i]
+  if blob == '' then
+    redis.call('DEL', KEYS[i + 1])
+  else
+    redis.call('SET', KEYS[i + 1], blob)
+    redis.call('ZADD', KEYS[1], day, day)
+    alive[day] = true
   end
-  if redis.call('ZCARD', z) == 0 then redis.call('ZREM', KEYS[1], other[2]) end
 end
+for i = 3 * n + 1, #ARGV do
+  if not alive[ARGV[i]] then redis.call('ZREM', KEYS[1], ARGV[i]) end
+end
+return 1
+"""
+
+# Prepended to every script of the scheduler's writes. KEYS[1]: the slot's fenced-token key; ARGV[1]: the
+# writer's fencing token ('' = unfenced). Refuses a token older than the newest seen in the slot, records a
+# newer one, then removes both so that the script proper sees its own KEYS and ARGV.
+_FENCE = """
+if ARGV[1] ~= '' then
+  local seen = tonumber(redis.call('GET', KEYS[1]) or '0')
+  local token = tonumber(ARGV[1])
+  if token < seen then
+    return redis.error_reply('NOTLEADER fencing token ' .. ARGV[1] .. ' is older than ' .. seen)
+  end
+  if token > seen then redis.call('SET', KEYS[1], ARGV[1]) end
+end
+table.remove(KEYS, 1)
+table.remove(ARGV, 1)
+"""
+
+_SET_STATE = """
+redis.call('SET', KEYS[1], ARGV[1])
 return 1
 """
 
