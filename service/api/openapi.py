@@ -47,11 +47,13 @@ def openapi_document() -> dict[str, Any]:
             "202": _json({"type": "object", "properties": {
                 "accepted": {"type": "integer"}, "rejected": {"type": "integer"}, "new": {"type": "integer"},
                 "duplicates": {"type": "integer"}, "unattributed": {"type": "integer"},
-                "errors": _RECORD_ERRORS}}, "valid records ingested; invalid ones listed"),
+                "queued": {"type": "integer"},
+                "errors": _RECORD_ERRORS}}, "valid records ingested (or queued on the stream when scaled out); "
+                                            "invalid ones listed"),
             "400": _json(_ERROR, "not JSON / NDJSON, or no valid record"),
             "401": _json(_ERROR, "missing or wrong bearer token"),
             "413": _json(_ERROR, "body too large"),
-            "503": _json(_ERROR, "ingest disabled: no token configured"),
+            "503": _json(_ERROR, "ingest disabled: no token configured, or store unreachable (Retry-After)"),
         },
     }
     slack = {
