@@ -87,6 +87,11 @@ def build_pipeline(config: Config, store: Store, clock: Clock, notifiers: Mappin
                     dispatcher=dispatcher)
 
 
+SECRET_OPTIONS = ("token", "key", "client_secret", "password", "api_key")
+"""Source options that hold credentials: their values are masked wherever they would be logged."""
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token", "cookie"})
+
+
 def config_secrets(config: Config) -> list[str | None]:
     """Every secret value the configuration and the environment hold (masked in the logs)."""
     values: list[str | None] = [os.environ.get(name) for name in (
@@ -95,6 +100,11 @@ def config_secrets(config: Config) -> list[str | None]:
     for secret in (config.ingest_token, config.slack.bot_token, config.slack.webhook_url,
                    *(hook.url for hook in hooks), *(hook.secret for hook in hooks)):
         values.append(secret.reveal() if secret is not None else None)
+    for source in config.sources.values():  # API keys, tokens and credentials of the sources
+        options = source.options
+        values.extend(str(options[name]) for name in SECRET_OPTIONS if options.get(name))
+        headers = options.get("headers") or {}
+        values.extend(str(value) for name, value in headers.items() if name.lower() in SECRET_HEADERS and value)
     return values
 
 

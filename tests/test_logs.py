@@ -106,3 +106,32 @@ def test_secrets_from_the_config_never_reach_the_logs(restore_logging: None, tmp
 def test_short_values_are_not_registered() -> None:
     register_secret("abc")
     assert redact("abc abcdef") == "abc abcdef"
+
+
+def test_credentials_of_sources_are_masked_too(restore_logging: None, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CRISISWATCH_INGEST_TOKEN", "CRISISWATCH_STORE", "SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    client_secret, x_token, header = "reddit-Cl1ent-s3cret", "x-Bearer-t0ken-value", "Basic ZGVtbzpzM2NyM3Q="
+    monkeypatch.setenv("REDDIT_SECRET", client_secret)
+    path = write_config(tmp_path, token="Ingest-Tok3n-from-config")
+    text = path.read_text(encoding="utf-8")
+    sources = (
+        "sources:\n"
+        "  reddit-peugeot:\n    type: reddit\n    query: peugeot\n"
+        "    client_id: app-id-1234\n    client_secret: ${REDDIT_SECRET}\n"
+        f"  x-peugeot:\n    type: x\n    query: peugeot\n    token: {x_token}\n"
+        f"  desk:\n    type: json\n    url: https://support.example.org/api/tickets\n    items: tickets\n"
+        f"    fields: {{id: id, text: subject, time: created_at}}\n    headers: {{Authorization: \"{header}\"}}\n")
+    assert "sources:" not in text
+    path.write_text(text + sources, encoding="utf-8")
+    stream = io.StringIO()
+    setup_logging(stream=stream)
+    service = Service(load_config(path), clock=SimulatedClock(START), notifiers={})
+    try:
+        logging.getLogger("crisiswatch").warning("source failed: %s %s %s", client_secret, x_token, header)
+    finally:
+        service.store.close()
+    output = stream.getvalue()
+    assert client_secret not in output and x_token not in output and "ZGVtbzpzM2NyM3Q=" not in output
+    assert output.count(MASK) >= 3
