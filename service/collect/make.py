@@ -7,7 +7,7 @@ equal in every respect to ``Mention(...)`` with the same fields.
 
 This is only valid while ``Mention`` stays a slotted dataclass with exactly :data:`FIELDS` and no
 ``__post_init__``; at import that is checked, and when it no longer holds :func:`mention` falls back
-to the ordinary constructor (``tests/test_collect_make.py`` fails then, so the fast path gets
+to the ordinary constructor (``tests/test_collect_fastpaths.py`` fails then, so the fast path gets
 updated rather than silently lost).
 """
 
