@@ -60,14 +60,7 @@ def resolve(value: Any, path: str) -> Any:
     >>> resolve({"a": 1}, "a.b") is None
     True
     """
-    for step in path.split(".") if path and path != "$" else ():
-        if isinstance(value, Mapping):
-            value = value.get(step)
-        elif isinstance(value, list) and step.lstrip("-").isdigit() and -len(value) <= int(step) < len(value):
-            value = value[int(step)]
-        else:
-            return None
-    return value
+    return follow(value, compile_path(path))
 
 
 def check_fields(fields: Mapping[str, Any]) -> str | None:
