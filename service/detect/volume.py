@@ -17,11 +17,14 @@ surprises exceeds that of well-behaved counts (brands that burst every day need 
 
 Episodes: buckets whose surprise reaches ``episode_z`` (2) belong to one episode until
 ``episode_gap`` (2 h) passes without one. The evidence of an episode is its largest surprise times
-the square root of its number of surprising buckets: a one-bucket spike (a bot, one viral retweet)
-counts its surprise once, an anomaly that persists accumulates evidence (a lone z of 6 weighs as
-much as nine buckets at 2 over two hours). Persistence is what tells real events from isolated
-spikes on NAB realTweets (with the same per-bucket surprise, the standard score went from 76 to 85
-when alarms moved from single surprises to episode evidence).
+the square root of its number of surprising buckets: an anomaly that persists accumulates evidence
+(a lone z of 6 weighs as much as nine buckets at 2 over two hours). A one-bucket spike (a bot, one
+viral retweet) is not counted only once, though: while it stays inside the 1-hour horizon it can keep
+the following ordinary buckets surprising (up to 12 echoes). Removing those echoes was measured and
+costs 3 to 8 points on NAB realTweets, because the labelled anomalies' detections lean on them too.
+Persistence is what tells real events from isolated spikes on NAB realTweets (with the same
+per-bucket surprise, the standard score went from 76 to 85 when alarms moved from single surprises
+to episode evidence).
 
 Score (``score_one``, in [0, 1]): ``e^2 / (e^2 + z_half^2)`` of the episode evidence ``e`` when
 it is news: at a surprising bucket that opens an episode, or one that brings its evidence to
