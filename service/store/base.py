@@ -9,6 +9,7 @@ batch, never per mention.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -204,3 +205,15 @@ class Store(Protocol):
 
     def close(self) -> None:
         ...
+
+
+def batch(store: Store) -> AbstractContextManager[object]:
+    """Group the calls made inside the ``with`` block into one unit, where the backend offers one.
+
+    A backend may define ``batch()`` (a context manager): SQLite runs the whole block as one
+    transaction, committed when the block ends and rolled back, all of it, when it raises, so a
+    batch of mentions is counted whole or not at all. A backend without it (Redis: each call is
+    already atomic on its own, and several processes share the work) runs the calls as they come.
+    """
+    opener = getattr(store, "batch", None)
+    return opener() if opener is not None else nullcontext()
