@@ -15,7 +15,7 @@ from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from service.clock import Clock, floor_time
 from service.config import Config
@@ -37,7 +37,7 @@ from service.domain import (
 from service.enrich.enricher import Enricher
 from service.incidents import advance
 from service.notify.outbox import Dispatcher
-from service.store.base import Store
+from service.store.base import Store, batch
 
 log = logging.getLogger("crisiswatch.pipeline")
 
@@ -69,8 +69,23 @@ def summarize(signal: Signal | Incident, state: AlertState, brand: str) -> str:
             f"{signal.resemblance:.0%}")
 
 
-def _delta_key(item: Enriched, bucket: timedelta) -> tuple[str, datetime]:
-    return item.brand, floor_time(item.mention.published_at, bucket)
+class _Delta:
+    """The counts of one (brand, bucket) being merged over a batch."""
+
+    __slots__ = ("count", "crisis", "duplicates", "kinds", "langs", "negative", "positive", "reach", "sources")
+
+    def __init__(self) -> None:
+        self.count = self.negative = self.positive = self.duplicates = 0
+        self.reach = 0.0
+        self.crisis: dict[str, int] = {}
+        self.kinds: dict[str, int] = {}
+        self.sources: dict[str, int] = {}
+        self.langs: dict[str, int] = {}
+
+    def bucket(self, brand: str, start: datetime) -> Bucket:
+        return Bucket(brand=brand, start=start, count=self.count, negative=self.negative, positive=self.positive,
+                      duplicates=self.duplicates, reach=self.reach, crisis=frozen_map(self.crisis),
+                      kinds=frozen_map(self.kinds), sources=frozen_map(self.sources), langs=frozen_map(self.langs))
 
 
 class Pipeline:
@@ -85,11 +100,14 @@ class Pipeline:
         """Cache of each brand's open incident: the process that evaluates a brand is the only one
         that advances its incidents (Slack actions go through :meth:`incident_changed`)."""
         self.last_checkpoint: datetime | None = None
+        self.unsaved: dict[str, Incident] = {}
+        """Incidents changed by the running tick, saved at its end (one write each, not one per bucket)."""
 
     # -- ingest --------------------------------------------------------------------------------
     def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
         unique = list({m.id: m for m in mentions}.values())
-        with self.lock:
+        # One store transaction (SQLite): the batch is marked seen and counted whole, or not at all.
+        with self.lock, batch(self.store):
             new_ids = self.store.mark_seen([m.id for m in unique], self.clock.now())
             fresh = [m for m in unique if m.id in new_ids]
             result = self.enricher.enrich(fresh)
@@ -103,29 +121,36 @@ class Pipeline:
 
     def deltas(self, enriched: Iterable[Enriched]) -> list[Bucket]:
         """Counts to add per (brand, bucket), merged over the batch."""
-        merged: dict[tuple[str, datetime], dict] = defaultdict(
-            lambda: {"count": 0, "negative": 0, "positive": 0, "duplicates": 0, "reach": 0.0,
-                     "crisis": defaultdict(int), "kinds": defaultdict(int), "sources": defaultdict(int),
-                     "langs": defaultdict(int)})
+        widths: dict[str, int] = {}
+        merged: dict[tuple[str, int], _Delta] = {}
         for item in enriched:
-            mention = item.mention
-            delta = merged[_delta_key(item, self.config.brand(item.brand).detection.bucket)]
+            brand, mention = item.brand, item.mention
+            width = widths.get(brand)
+            if width is None:
+                width = widths[brand] = int(self.config.brand(brand).detection.bucket.total_seconds())
+            stamp = int(mention.published_at.timestamp())
+            key = (brand, stamp - stamp % width)  # floor_time, in seconds
+            delta = merged.get(key)
+            if delta is None:
+                delta = merged[key] = _Delta()
+            delta.reach += mention.reach or 0.0
             if mention.duplicate_of:
-                delta["duplicates"] += 1
-                delta["reach"] += mention.reach or 0.0
+                delta.duplicates += 1
                 continue
-            delta["count"] += 1
-            delta["negative"] += item.label is Label.NEGATIVE
-            delta["positive"] += item.label is Label.POSITIVE
-            delta["reach"] += mention.reach or 0.0
+            delta.count += 1
+            label = item.label
+            if label is Label.NEGATIVE:
+                delta.negative += 1
+            elif label is Label.POSITIVE:
+                delta.positive += 1
             for category in item.crisis:
-                delta["crisis"][category] += 1
-            delta["kinds"][str(mention.kind or "unknown")] += 1
-            delta["sources"][mention.source or "unknown"] += 1
-            delta["langs"][item.lang] += 1
-        maps = ("crisis", "kinds", "sources", "langs")
-        return [Bucket(brand=brand, start=start, **{k: frozen_map(v) if k in maps else v for k, v in values.items()})
-                for (brand, start), values in merged.items()]
+                delta.crisis[category] = delta.crisis.get(category, 0) + 1
+            kind = str(mention.kind or "unknown")
+            delta.kinds[kind] = delta.kinds.get(kind, 0) + 1
+            source = mention.source or "unknown"
+            delta.sources[source] = delta.sources.get(source, 0) + 1
+            delta.langs[item.lang] = delta.langs.get(item.lang, 0) + 1
+        return [d.bucket(brand, datetime.fromtimestamp(start, UTC)) for (brand, start), d in merged.items()]
 
     @classmethod
     def exemplars(cls, enriched: Iterable[Enriched]) -> list[Exemplar]:
@@ -168,12 +193,14 @@ class Pipeline:
         """Evaluate every closed bucket of every brand; dispatch and return the alert events."""
         now = self.clock.now()
         alerts: list[Alert] = []
-        with self.lock:
+        # One store transaction (SQLite) for the evaluation, committed before anything is dispatched.
+        with self.lock, batch(self.store):
             for brand in self.config.brands:
                 if brand not in self.next_bucket:
                     self.start_brand(brand, now)
             for brand in sorted(self.next_bucket):
                 alerts.extend(self._evaluate(brand, now))
+            self._save_incidents()
             if self.last_checkpoint is None or now - self.last_checkpoint >= CHECKPOINT_EVERY:
                 self.checkpoint(now)
         if self.dispatcher is not None:
@@ -223,7 +250,7 @@ class Pipeline:
         if transition is None:
             return None
         incident = transition.incident
-        self.store.save_incident(incident)
+        self.unsaved[incident.id] = incident  # saved once per tick (the last version of each)
         self.open_incidents[signal.brand] = incident if incident.is_open else None
         if transition.state is None:
             return None
@@ -236,6 +263,11 @@ class Pipeline:
                      expected_volume=signal.expected_volume, baseline_negative_share=signal.baseline_negative_share,
                      explanation=incident.explanation, top_mentions=top, opened_at=incident.opened_at,
                      sequence=incident.events)
+
+    def _save_incidents(self) -> None:
+        for incident in self.unsaved.values():
+            self.store.save_incident(incident)
+        self.unsaved.clear()
 
     def checkpoint(self, now: datetime) -> None:
         """Persist detector states and evaluation cursors (also done at shutdown)."""

@@ -27,6 +27,9 @@ def full_text(mention: Mention) -> str:
     return mention.text
 
 
+_NO_TAGS = frozen_map()  # read-only, so every mention without crisis vocabulary can share it
+
+
 class Enricher:
     def __init__(self, queries: Mapping[str, Query], scorer: NegativityScorer, lexicon: Lexicon) -> None:
         self.matcher = BrandMatcher(dict(queries))
@@ -36,10 +39,11 @@ class Enricher:
         texts, langs, brands, crisis = [], [], [], []
         kept: list[Mention] = []
         unattributed = 0
+        match, tag = self.matcher.match, self.lexicon.tag
         for mention in mentions:
             text = full_text(mention)
             words = tokens(text)
-            found = [mention.brand] if mention.brand else self.matcher.match(words)
+            found = [mention.brand] if mention.brand else match(words)
             if not found:
                 unattributed += 1
                 continue
@@ -47,7 +51,8 @@ class Enricher:
             brands.append(found)
             texts.append(text)
             langs.append(mention.lang)  # None: detected for the whole batch by the scorer
-            crisis.append(frozen_map(self.lexicon.tag(words)))
+            tags = tag(words)
+            crisis.append(frozen_map(tags) if tags else _NO_TAGS)
         scores = self.scorer.score_many(texts, langs) if texts else []
         enriched = [
             Enriched(mention=mention, brand=brand, lang=score.lang, negativity=score.negativity, label=score.label,
