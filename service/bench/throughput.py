@@ -129,7 +129,8 @@ def private_redis(folder: Path) -> Iterator[str]:
 
 
 def start_workers(url: str, config_path: Path, count: int, folder: Path) -> list[subprocess.Popen[bytes]]:
-    env = {**os.environ, "CRISISWATCH_STORE": url, "CRISISWATCH_LOG_FORMAT": "text", "CRISISWATCH_WORKER_BATCH": "50"}
+    env = {**os.environ, "CRISISWATCH_STORE": url, "CRISISWATCH_LOG_FORMAT": "text", "CRISISWATCH_WORKER_BATCH": "50",
+           "CRISISWATCH_LISTEN": "127.0.0.1:0"}  # each worker serves its HTTP on a port of its own
     workers = []
     for index in range(count):
         with open(folder / f"worker-{index}.log", "ab") as log:
