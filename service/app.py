@@ -31,6 +31,7 @@ from service.detect.resemblance import load_archetypes
 from service.enrich.enricher import Enricher
 from service.enrich.lexicon import load_lexicon
 from service.enrich.negativity import load_scorer
+from service.housekeeping import HOUSEKEEPING_EVERY
 from service.logs import register_secrets
 from service.notify.base import Notifier
 from service.notify.console import ConsoleNotifier
@@ -132,6 +133,8 @@ class Service(Runtime):
                           seconds=TICK_EVERY.total_seconds(), max_instances=1, coalesce=True)
         scheduler.add_job(self.guarded, "interval", args=[self.deliver, "alert delivery"], id="deliver",
                           seconds=DELIVER_EVERY.total_seconds(), max_instances=1, coalesce=True)
+        scheduler.add_job(self.guarded, "interval", args=[self.housekeep, "housekeeping"], id="housekeeping",
+                          seconds=HOUSEKEEPING_EVERY.total_seconds(), max_instances=1, coalesce=True)
         scheduler.start()
         self.scheduler = scheduler
         jobs = self.schedule_collectors(scheduler)

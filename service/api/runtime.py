@@ -25,6 +25,7 @@ from service.clock import Clock
 from service.collect.runner import CollectionRunner
 from service.config import Config, ConfigErrors, load_config
 from service.domain import Alert, Mention
+from service.housekeeping import housekeep
 from service.logs import register_secrets
 from service.notify.base import Notifier
 from service.pipeline import IngestResult, Pipeline
@@ -120,6 +121,10 @@ class Runtime:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
             self.timeline.add(alert.incident_id, alert_event(alert))
         return alerts
+
+    def housekeep(self) -> int:
+        """Remove buckets and example mentions past the retention horizon (:mod:`service.housekeeping`)."""
+        return housekeep(self.store, self.clock.now())
 
     def deliver(self) -> None:
         dispatcher = self.pipeline.dispatcher

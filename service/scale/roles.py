@@ -24,6 +24,7 @@ from redis.retry import Retry
 from service.clock import Clock, SystemClock
 from service.config import Config
 from service.domain import Mention
+from service.housekeeping import HOUSEKEEPING_EVERY, housekeep
 from service.notify.base import Notifier
 from service.pipeline import Pipeline
 from service.scale.http import RoleRuntime, RoleServer, listen_address
@@ -217,6 +218,11 @@ class Scheduler:
         if ticker is not None and self.lease.held() and ticker.pipeline.dispatcher is not None:
             ticker.pipeline.dispatcher.deliver_due(self.clock.now())
 
+    def housekeep(self) -> None:
+        """Retention (:mod:`service.housekeeping`), by the active scheduler only."""
+        if self.lease.held():
+            housekeep(self.store, self.clock.now())
+
     def close(self) -> None:
         ticker = self.ticker
         if ticker is not None and self.lease.held():
@@ -273,6 +279,8 @@ def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock:
     jobs.add_job(_guard, "interval", args=[role.tick], seconds=TICK_EVERY.total_seconds(), id="tick", **every)
     jobs.add_job(_guard, "interval", args=[role.deliver], seconds=DELIVER_EVERY.total_seconds(), id="deliver",
                  **every)
+    jobs.add_job(_guard, "interval", args=[role.housekeep], seconds=HOUSEKEEPING_EVERY.total_seconds(),
+                 id="housekeeping", **every)
     _guard(role.keep_lease)
     jobs.start()
     for job_id in role.runner.schedule(jobs):

@@ -105,7 +105,10 @@ class Store(Protocol):
         ...
 
     def prune_buckets(self, before: datetime) -> int:
-        """Delete buckets (and exemplars) that start before ``before``; return how many buckets."""
+        """Delete buckets (and exemplars) that start before ``before``; return how many buckets.
+
+        A backend whose processed-id markers do not expire on their own also drops those recorded
+        before ``before`` (:mod:`service.housekeeping` calls this with the retention horizon)."""
         ...
 
     # -- detector state ------------------------------------------------------------------------

@@ -272,6 +272,7 @@ class SQLiteStore:
             removed = db.execute("DELETE FROM buckets WHERE start < ?", (limit,)).rowcount
             db.execute("DELETE FROM bucket_keys WHERE start < ?", (limit,))
             db.execute("DELETE FROM exemplars WHERE published < ?", (limit,))
+            db.execute("DELETE FROM seen WHERE at < ?", (limit,))
         return removed
 
     # -- detector state --------------------------------------------------------------------------
