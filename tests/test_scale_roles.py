@@ -100,6 +100,42 @@ def test_a_paused_old_scheduler_cannot_write_after_losing_the_lease(clean_redis_
             client.close()
 
 
+def test_a_scheduler_that_takes_the_lease_back_writes_under_its_new_token(clean_redis_url: str,
+                                                                         config: Config) -> None:
+    """A loses the lease (paused past its TTL), B holds it and stops; A takes it back with a newer token
+    than B's. A's writes must carry that new token: with its old one, Redis would refuse every write of
+    the active scheduler for good (no ticks, no alerts) while A keeps renewing the lease."""
+    clock = SystemClock()
+    store_a, client_a = connect(clean_redis_url)
+    store_b, client_b = connect(clean_redis_url)
+    a = Scheduler(config, store=store_a, client=client_a, clock=clock, notifiers={}, lease_ttl=TTL)
+    b = Scheduler(config, store=store_b, client=client_b, clock=clock, notifiers={}, lease_ttl=timedelta(seconds=60))
+    try:
+        a.keep_lease()
+        first = a.lease.state.token
+        deadline = time.monotonic() + 10
+        while client_b.exists(store_b.keys.lease()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        b.keep_lease()
+        second = b.lease.state.token
+        assert b.lease.held() and second is not None and first is not None and second > first
+        b.lease.release()  # B stops
+        a.keep_lease()  # A, still believing it led, takes the lease back (its TTL is short: not checked)
+        assert a.ticker is not None and a.lease.state.token is not None and a.lease.state.token > second
+        assert store_a.fence_token == a.lease.state.token
+        store_a.save_state("detector:peugeot", {"by": "a, again"})
+        store_a.save_incident(incident("inc-2", "citroen", T0))
+        assert store_a.outbox_enqueue([_outbox_item("after-takeback")]) == 1
+        a.ticker.pipeline.checkpoint(clock.now())
+        assert store_b.load_state("detector:peugeot") == {"by": "a, again"}
+    finally:
+        for role, store, client in ((a, store_a, client_a), (b, store_b, client_b)):
+            role.lease.release()
+            role.runner.close()
+            store.close()
+            client.close()
+
+
 def test_unfenced_writers_are_not_affected(clean_redis_url: str) -> None:
     """Workers, the single process and tools write without a token: fencing never refuses them."""
     store, client = connect(clean_redis_url)

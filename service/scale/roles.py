@@ -180,9 +180,13 @@ class Scheduler:
     def keep_lease(self) -> None:
         was = self.ticker is not None
         if self.lease.keep():
-            if not was:  # newly active: detectors and cursors resume from the last checkpoint
+            # Newly active, or active again under a newer token (the lease expired, another scheduler held it
+            # meanwhile, and this one took it back): carry the new token, claim the fence with it, and resume
+            # detectors and cursors from the last checkpoint rather than from this process's stale memory.
+            if not was or self.store.fence_token != self.lease.state.token:
                 self.store.fence_token = self.lease.state.token  # carried by every write from now on
-                self.store.claim_fence(self.lease.state.token or 0, self.store.brands())
+                self.store.claim_fence(self.lease.state.token or 0,
+                                       sorted(set(self.store.brands()) | set(self.config.brands)))
                 self.stream.ensure_group()
                 self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers),
                                      stream=self.stream, store=self.store, clock=self.clock)
