@@ -21,6 +21,7 @@ from service.domain import SourceKind
 from service.notify.base import DeliveryError
 from service.notify.ops import OpsNotifier, OpsSlack, ops_body, ops_notifier, render_ops
 from service.notify.webhook import SIGNATURE_HEADER, sign
+from service.store.base import StoreError
 from service.store.sqlite import SQLiteStore
 from service.yamlread import Secret
 from tests.fakeslack import TOKEN, FakeSlack, fake_slack_fixture  # noqa: F401  (the fake_slack fixture)
@@ -194,3 +195,84 @@ def test_an_ops_alert_that_could_not_be_sent_is_retried_after_later_runs_even_ac
     bodies = [json.loads(request.content) for request in hooks.requests]
     assert [body["ops"]["state"] for body in bodies] == ["failing", "failing", "failing"]
     assert len({body["key"] for body in bodies}) == 1  # the same alert each time: receivers can deduplicate
+
+
+def _fail_three_runs(run: CollectionRunner, clock: SimulatedClock) -> None:
+    for _ in range(3):
+        run.run_source("google-news")
+        clock.advance(timedelta(minutes=5))
+
+
+def test_a_retry_after_a_partial_failure_does_not_repeat_the_channel_that_got_it(fake_slack: FakeSlack,
+                                                                                 tmp_path: Path) -> None:
+    hooks = Hooks(status=500)
+    notifier = ops_notifier(parse_config(CONFIG), slack_token=TOKEN, slack_webhook_url=None,
+                            slack_api_url=fake_slack.api_url, client_factory=hooks.factory)
+    assert notifier is not None
+    clock, store = SimulatedClock(START), SQLiteStore(str(tmp_path / "cw.db"))
+    try:
+        run = _runner(store, clock, {"up": False}, notifier, fail_after=3)
+        _fail_three_runs(run, clock)
+        run.run_source("google-news")
+        hooks.status = 200
+        run.run_source("google-news")
+        run.run_source("google-news")
+    finally:
+        store.close()
+    assert len(fake_slack.top_level(fake_slack.channel_id("#ops"))) == 1  # Slack had it the first time
+    assert [json.loads(r.content)["ops"]["state"] for r in hooks.requests] == ["failing"] * 3  # 500, 500, 200
+
+
+def test_an_alert_refused_for_good_is_dropped_and_does_not_hold_back_the_next(tmp_path: Path,
+                                                                              caplog: pytest.LogCaptureFixture) -> None:
+    hooks = Hooks(status=404)
+    notifier = ops_notifier(parse_config(CONFIG), slack_token=None, slack_webhook_url=None,
+                            client_factory=hooks.factory)
+    assert notifier is not None
+    state = {"up": False}
+    clock, store = SimulatedClock(START), SQLiteStore(str(tmp_path / "cw.db"))
+    try:
+        run = _runner(store, clock, state, notifier, fail_after=3)
+        _fail_three_runs(run, clock)  # "failing": refused with 404, dropped
+        hooks.status = 200
+        state["up"] = True
+        run.run_source("google-news")  # "recovered": sent at once, nothing ahead of it
+        run.run_source("google-news")
+    finally:
+        store.close()
+    assert [json.loads(r.content)["ops"]["state"] for r in hooks.requests] == ["failing", "recovered"]
+    assert "refused for good, dropped" in caplog.text
+
+
+class FlakyStore(SQLiteStore):
+    """A real SQLite store whose reads of the waiting ops alerts fail while ``down`` is set."""
+
+    down = False
+
+    def load_state(self, name: str) -> dict[str, object] | None:
+        if self.down and name == "ops:pending":
+            raise StoreError("database is locked")
+        return super().load_state(name)
+
+
+def test_waiting_alerts_survive_a_store_that_cannot_be_read_and_keep_their_order(tmp_path: Path) -> None:
+    hooks = Hooks(status=500)
+    notifier = ops_notifier(parse_config(CONFIG), slack_token=None, slack_webhook_url=None,
+                            client_factory=hooks.factory)
+    assert notifier is not None
+    state = {"up": False}
+    clock, store = SimulatedClock(START), FlakyStore(str(tmp_path / "cw.db"))
+    try:
+        run = _runner(store, clock, state, notifier, fail_after=3)
+        _fail_three_runs(run, clock)  # "failing" waits in the store
+        store.down = True
+        state["up"] = True
+        run.run_source("google-news")  # "recovered" cannot join it in the store: kept in memory, nothing sent
+        assert len(hooks.requests) == 1
+        store.down = False
+        hooks.status = 200
+        run.run_source("google-news")
+    finally:
+        store.close()
+    states = [json.loads(r.content)["ops"]["state"] for r in hooks.requests]
+    assert states == ["failing", "failing", "recovered"]  # in order, none lost

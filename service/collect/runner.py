@@ -26,6 +26,7 @@ from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
 from service.collect.syndication import SyndicationIndex
 from service.domain import Mention
+from service.notify.base import DeliveryError
 from service.store.base import Store, StoreError
 
 if TYPE_CHECKING:
@@ -92,6 +93,7 @@ class CollectionRunner:
         self._on_ops = on_ops
         self._ops_lock = threading.Lock()
         self._ops_waiting = on_ops is not None  # until the store says otherwise: a restart may have left some
+        self._ops_memory: list[OpsEvent] = []  # alerts not in the store (yet): new ones, or the store was down
         self.fail_after = fail_after
         self.silent_after = silent_after
 
@@ -138,48 +140,67 @@ class CollectionRunner:
     def _notify(self, event: OpsEvent | None) -> None:
         """Send ``event`` (logged in any case) after the operational alerts still waiting, in order.
 
-        An alert that cannot be sent stays in the store, with every later one, and is retried after
-        each later run until it is sent: none is lost, not even across a restart, and their order holds.
+        An alert that cannot be sent for now stays in the store, with every later one, and is retried
+        after each later run until it is sent: none is lost, not even across a restart, and their order
+        holds. One refused for good (unknown channel, revoked token) is logged as an error and dropped, so
+        it does not hold back the others. When the store cannot be read, new alerts wait in memory.
         """
         if event is not None:
             log.warning("operational alert (%s): %s", event.state, event.message)
-        if self._on_ops is None or (event is None and not self._ops_waiting):
+        if self._on_ops is None:
             return
         with self._ops_lock:
-            waiting = self._pending_ops() if self._ops_waiting else []
-            queue = [*waiting, event] if event is not None else waiting
+            if event is not None:
+                self._ops_memory.append(event)
+            if not self._ops_memory and not self._ops_waiting:
+                return
+            stored = self._pending_ops() if self._ops_waiting else []
+            if stored is None:
+                return  # the store is unreachable: keep the new ones in memory, try again after the next run
+            queue = [*stored, *self._ops_memory]
             sent = 0
             while sent < len(queue) and self._deliver_ops(queue[sent]):
                 sent += 1
-            if sent < len(queue) or waiting:
-                self._save_pending_ops(queue[sent:])
+            left = queue[sent:]
+            if (not left and not stored) or self._save_pending_ops(left):
+                self._ops_memory = []
+            else:  # not saved: memory holds all that is left; the stale stored list is replaced at the next save
+                self._ops_memory, self._ops_waiting = left, False
 
     def _deliver_ops(self, event: OpsEvent) -> bool:
-        """Send one operational alert; ``False`` (logged) when it could not be sent."""
+        """Send one operational alert: ``True`` when done with it (sent, or refused for good and logged),
+        ``False`` when it should be tried again later."""
         assert self._on_ops is not None
         try:
             self._on_ops(event)
+        except DeliveryError as exc:
+            if not exc.retryable:
+                log.error('operational alert about "%s" refused for good, dropped: %s', event.source, exc)
+                return True
+            log.warning('operational alert about "%s" not delivered (retried after the next run): %s',
+                        event.source, exc)
+            return False
         except Exception as exc:  # a broken ops channel must not fail collection
             log.warning('operational alert about "%s" not delivered (retried after the next run): %s: %s',
                         event.source, type(exc).__name__, exc)
             return False
         return True
 
-    def _pending_ops(self) -> list[OpsEvent]:
+    def _pending_ops(self) -> list[OpsEvent] | None:
+        """The stored waiting alerts; ``None`` when the store cannot be read."""
         try:
             state = self.store.load_state(_PENDING_OPS) or {}
         except StoreError as exc:
             log.warning("pending operational alerts unreadable: %s", exc)
-            return []
+            return None
         events = []
         for item in state.get("events", []):
             with contextlib.suppress(KeyError, ValueError, TypeError):
                 events.append(OpsEvent(source=item["source"], state=OpsState(item["state"]),
                                        at=datetime.fromisoformat(item["at"]), message=item["message"]))
-        self._ops_waiting = bool(events)
         return events
 
-    def _save_pending_ops(self, events: list[OpsEvent]) -> None:
+    def _save_pending_ops(self, events: list[OpsEvent]) -> bool:
         if len(events) > _MAX_PENDING_OPS:
             log.error("%d undelivered operational alerts dropped (the ops channel has failed for long)",
                       len(events) - _MAX_PENDING_OPS)
@@ -189,8 +210,10 @@ class CollectionRunner:
                 {"source": e.source, "state": str(e.state), "at": e.at.isoformat(), "message": e.message}
                 for e in events]})
         except StoreError as exc:
-            log.warning("pending operational alerts not saved: %s", exc)
+            log.warning("pending operational alerts not saved (kept in memory): %s", exc)
+            return False
         self._ops_waiting = bool(events)
+        return True
 
     def _collect(self, name: str, now: datetime) -> int:
         collector = self._collector(name)

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_TEXT = 3_000
+_REMEMBERED = 1_000  # events whose partial delivery is remembered (bounded memory)
 _HEADLINES = {
     OpsState.FAILING: ":warning: *crisiswatch: a source keeps failing*",
     OpsState.SILENT: ":mute: *crisiswatch: a source went silent*",
@@ -111,22 +113,38 @@ class OpsNotifier:
                  client_factory: Callable[[], httpx.Client] | None = None) -> None:
         self.team, self.channel, self.slack, self.webhook = team, channel, slack, webhook
         self._client_factory = client_factory or (lambda: httpx.Client(timeout=10.0, follow_redirects=False))
+        self._done: OrderedDict[str, set[str]] = OrderedDict()  # event key -> channels that already have it
 
     def __call__(self, event: OpsEvent) -> None:
+        """Send ``event`` to each channel that does not have it yet; a retry after a partial failure
+        does not repeat it where it already went. Raises :class:`DeliveryError` (retryable only when every
+        failure is) when a channel failed."""
+        key = _key(event)
+        done = self._done.setdefault(key, set())
+        self._done.move_to_end(key)
+        while len(self._done) > _REMEMBERED:
+            self._done.popitem(last=False)
         failures: list[DeliveryError] = []
+        channels: list[tuple[str, Callable[[], None]]] = []
         if self.slack is not None:
-            try:
-                self.slack.post_text(render_ops(event), self.channel)
-            except DeliveryError as exc:
-                failures.append(exc)
+            slack = self.slack
+            channels.append(("slack", lambda: slack.post_text(render_ops(event), self.channel)))
         if self.webhook is not None:
+            hook = self.webhook
+            channels.append(("webhook", lambda: self._post(event, hook)))
+        for name, send in channels:
+            if name in done:
+                continue
             try:
-                self._post(event, self.webhook)
+                send()
             except DeliveryError as exc:
                 failures.append(exc)
+            else:
+                done.add(name)
         if failures:
             raise DeliveryError("; ".join(str(failure) for failure in failures),
                                 retryable=all(failure.retryable for failure in failures))
+        self._done.pop(key, None)
 
     def _post(self, event: OpsEvent, hook: WebhookConfig) -> None:
         body = ops_body(event, self.team)
