@@ -23,6 +23,8 @@ from service.clock import SimulatedClock
 from service.config import load_config
 from service.domain import Mention
 from service.replay import replay
+from service.store.base import StoreError
+from service.store.sqlite import SQLiteStore
 
 TOKEN = "tok-Api-Test-0123456789"
 START = datetime(2024, 3, 4, 0, 0, tzinfo=UTC)
@@ -271,3 +273,29 @@ def test_outbox_metrics_show_undelivered_notifications(tmp_path: Path, clean_env
     assert _sample(text, "crisiswatch_outbox_oldest_age_seconds") >= 30 * 60
     assert _sample(text, "crisiswatch_notification_failures_total") >= 1
     assert _sample(text, "crisiswatch_outbox_overdue") >= 1
+
+
+class _UnwritableSQLite(SQLiteStore):
+    """A real SQLite store whose bucket writes fail (a full disk, say) while ``broken`` is set."""
+
+    broken = True
+
+    def add_to_buckets(self, deltas: object) -> None:  # type: ignore[override]
+        if self.broken:
+            raise StoreError("database or disk is full")
+        super().add_to_buckets(deltas)  # type: ignore[arg-type]
+
+
+def test_a_store_failure_gets_503_and_the_resend_is_counted(tmp_path: Path, clean_env: None) -> None:
+    """SQLite ingests a batch in one transaction: after a 503 nothing of it was kept, so the resend that
+    the answer asks for is counted in full (not taken for duplicates)."""
+    config = load_config(write_config(tmp_path))
+    store = _UnwritableSQLite(str(tmp_path / "cw.db"))
+    line = "\n".join(json.dumps(record(m)) for m in synthetic_mentions()[:5])
+    with ServiceThread(Service(config, clock=SimulatedClock(START), store=store, notifiers={})) as running:
+        failed = post(running.url, line)
+        assert failed.status_code == 503 and failed.headers["retry-after"] == "5"
+        assert "nothing was ingested, send the request again" in failed.json()["error"]
+        store.broken = False
+        again = post(running.url, line)
+    assert again.status_code == 202 and again.json()["new"] == 5 and again.json()["duplicates"] == 0

@@ -143,7 +143,12 @@ async def ingest_mentions(request: Request) -> JSONResponse:
     except StoreError as exc:
         if not exc.retryable:
             raise
-        return JSONResponse({"error": f"{exc}; nothing was ingested, send the request again", "accepted": 0,
+        if getattr(runtime, "atomic_ingest", False) or getattr(runtime.store, "atomic_ingest", False):
+            advice = "nothing was ingested, send the request again"
+        else:  # marked as seen and counted are separate steps on this store: say what a resend can and cannot do
+            advice = ("send the request again (mentions already counted are skipped); mentions of this request "
+                      "marked as seen before the failure may stay uncounted")
+        return JSONResponse({"error": f"{exc}; {advice}", "accepted": 0,
                              "rejected": parsed.rejected, "errors": parsed.errors}, status_code=503,
                             headers={"Retry-After": "5"})
     if isinstance(result, Queued):  # scaled out: on the stream, the workers deduplicate and count

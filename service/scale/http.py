@@ -90,6 +90,9 @@ class _StreamCollector(Collector):
 class RoleRuntime:
     """What the HTTP API of a role reads and does (the role's counterpart of ``api.runtime.Runtime``)."""
 
+    atomic_ingest = True
+    """Pushed mentions go to the stream; workers count each once: after a failure a resend is always safe."""
+
     def __init__(self, *, role: str, config: Config, store: RedisStore, stream: MentionStream, clock: Clock,
                  status: Callable[[], dict[str, float]], stopping: threading.Event) -> None:
         self.role, self.config, self.store, self.stream, self.clock = role, config, store, stream, clock

@@ -118,6 +118,9 @@ def _exemplar_json(e: Exemplar) -> str:
 class SQLiteStore:
     """:class:`service.store.base.Store` on SQLite. ``path`` is a file path or ``":memory:"``."""
 
+    atomic_ingest = True
+    """An ingest batch is one transaction: after a failure nothing of it was kept (see :func:`base.batch`)."""
+
     def __init__(self, path: str) -> None:
         self.path = path
         self._lock = threading.RLock()
