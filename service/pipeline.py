@@ -37,7 +37,7 @@ from service.domain import (
 from service.enrich.enricher import Enricher
 from service.incidents import advance
 from service.notify.outbox import Dispatcher
-from service.store.base import Store, batch
+from service.store.base import Store, StoreError, batch
 
 log = logging.getLogger("crisiswatch.pipeline")
 
@@ -102,6 +102,8 @@ class Pipeline:
         self.last_checkpoint: datetime | None = None
         self.unsaved: dict[str, Incident] = {}
         """Incidents changed by the running tick, saved at its end (one write each, not one per bucket)."""
+        self.undispatched: list[Alert] = []
+        """Alert events of a tick whose transaction failed: dispatched by the next tick that commits."""
 
     # -- ingest --------------------------------------------------------------------------------
     def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
@@ -193,16 +195,29 @@ class Pipeline:
         """Evaluate every closed bucket of every brand; dispatch and return the alert events."""
         now = self.clock.now()
         alerts: list[Alert] = []
+        unsaved: dict[str, Incident] = {}
         # One store transaction (SQLite) for the evaluation, committed before anything is dispatched.
-        with self.lock, batch(self.store):
-            for brand in self.config.brands:
-                if brand not in self.next_bucket:
-                    self.start_brand(brand, now)
-            for brand in sorted(self.next_bucket):
-                alerts.extend(self._evaluate(brand, now))
-            self._save_incidents()
-            if self.last_checkpoint is None or now - self.last_checkpoint >= CHECKPOINT_EVERY:
-                self.checkpoint(now)
+        try:
+            with self.lock, batch(self.store):
+                for brand in self.config.brands:
+                    if brand not in self.next_bucket:
+                        self.start_brand(brand, now)
+                for brand in sorted(self.next_bucket):
+                    alerts.extend(self._evaluate(brand, now))
+                unsaved = dict(self.unsaved)
+                self._save_incidents()
+                if self.last_checkpoint is None or now - self.last_checkpoint >= CHECKPOINT_EVERY:
+                    self.checkpoint(now)
+        except StoreError:
+            # The detectors have moved on in memory: keep what this tick produced (incident versions to
+            # save, alerts to dispatch) for the next tick instead of losing it with the transaction.
+            with self.lock:
+                self.unsaved = {**unsaved, **self.unsaved}
+                self.undispatched.extend(alerts)
+                self.last_checkpoint = None  # the checkpoint, if any, was rolled back: write it next time
+            raise
+        with self.lock:
+            alerts, self.undispatched = [*self.undispatched, *alerts], []
         if self.dispatcher is not None:
             if alerts:
                 self.dispatcher.dispatch(alerts, now)

@@ -13,6 +13,7 @@ from service.config import parse_config
 from service.domain import AlertState, Mention, Severity, SourceKind
 from service.notify.console import ConsoleNotifier
 from service.replay import replay
+from service.store.base import StoreError
 from service.store.sqlite import SQLiteStore
 
 CONFIG = """\
@@ -115,3 +116,41 @@ def test_a_backlog_evaluated_in_one_tick_gives_the_same_alerts() -> None:
         result = replay(mentions, pipeline, clock, step=step, tail=timedelta(hours=3))
         runs.append([(a.incident_id, a.state, a.severity, a.at, a.volume) for a in result.alerts])
     assert runs[0] and runs[0] == runs[1]
+
+
+class _FailingOnce(SQLiteStore):
+    """A real SQLite store whose first incident write fails (a full disk at the wrong moment)."""
+
+    failures = 1
+
+    def save_incident(self, incident):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("database or disk is full")
+        super().save_incident(incident)
+
+
+def _tick_through(store: SQLiteStore, mentions: list[Mention]) -> tuple[list[tuple], int]:
+    config = parse_config(CONFIG)
+    clock = SimulatedClock(min(m.published_at for m in mentions))
+    pipeline = build_pipeline(config, store, clock, {})
+    pipeline.ingest(mentions)
+    events, failed = [], 0
+    while clock.now() < max(m.published_at for m in mentions) + timedelta(hours=3):
+        clock.advance(timedelta(hours=1))
+        try:
+            events += [(a.incident_id, a.state, a.severity, a.at, a.volume) for a in pipeline.tick()]
+        except StoreError:
+            failed += 1
+    return events, failed
+
+
+def test_a_tick_whose_transaction_fails_loses_no_alert_and_no_incident_version() -> None:
+    """The detectors move on in memory; the alerts and incident versions of the failed tick are kept and
+    go out with the next tick that commits: the same events, the same stored incidents as without failure."""
+    mentions = traffic("fiat", named=True, spike_at=T0 + timedelta(days=3, hours=12))
+    healthy, flaky = SQLiteStore(":memory:"), _FailingOnce(":memory:")
+    expected, _ = _tick_through(healthy, mentions)
+    got, failed = _tick_through(flaky, mentions)
+    assert failed == 1 and expected and got == expected
+    assert flaky.incidents() == healthy.incidents()
