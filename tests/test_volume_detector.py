@@ -10,6 +10,7 @@ import json
 import math
 import random
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
@@ -370,3 +371,94 @@ def test_an_hour_of_excess_outranks_a_bigger_lone_spike() -> None:
     hour = run(det, [det.expected(at(later + i)) * 2.5 for i in range(12)], start=later)
     assert max(history[noon + 1:later]) < 2 * det.expected(at(noon))  # the hours between were calm
     assert max(hour) > spike > 0.97
+
+
+# --- local time: a daily rhythm that follows the brand's clock across daylight-saving changes ----------
+
+NEW_YORK = "America/New_York"
+SPRING = datetime(2015, 3, 8, 7, tzinfo=UTC)  # 02:00 EST becomes 03:00 EDT
+FALL = datetime(2015, 11, 1, 6, tzinfo=UTC)  # 02:00 EDT becomes 01:00 EST
+ALARM = 0.99  # a score at least this high is an alarm here (a clear spike, as in the day/night test)
+
+
+def _local_rate(hour: float) -> float:
+    """Expected mentions per 5 minutes at a local hour: quiet nights, a daytime hump from 6:00 to 20:00."""
+    return 10 + 70 * max(0.0, math.sin(math.pi * (hour - 6) / 14)) if 6 <= hour < 20 else 10.0
+
+
+def local_rhythm(change: datetime, *, before: int = 14, after: int = 5, seed: int = 3) -> list[tuple[datetime, float]]:
+    """Poisson counts per UTC bucket following New York's clock, from ``before`` days before ``change``."""
+    zone, rng = ZoneInfo(NEW_YORK), random.Random(seed)
+    start = (change - timedelta(days=before)).replace(hour=0)
+    out = []
+    for i in range((before + after) * 288):
+        t = start + i * FAST.bucket
+        local = t.astimezone(zone)
+        out.append((t, float(_poisson(rng, _local_rate(local.hour + local.minute / 60)))))
+    return out
+
+
+def _replay(params: VolumeParams, series: list[tuple[datetime, float]], probe: datetime,
+            change: datetime) -> tuple[float, float]:
+    """``(expectation at probe, largest score at or after change)`` of a detector fed ``series``."""
+    det, expected, top = VolumeDetector(params), math.nan, 0.0
+    for t, c in series:
+        if t == probe:
+            expected = det.expected(t)
+        score = det.score_one(t, c)
+        det.learn_one(t, c)
+        top = max(top, score) if t >= change else top
+    return expected, top
+
+
+@pytest.mark.parametrize(("change", "utc_sees"), [(SPRING, 7.0), (FALL, 9.0)])
+def test_profile_follows_local_time_across_daylight_saving(change: datetime, utc_sees: float) -> None:
+    """08:00 local on the day of the change: the brand's zone expects 08:00's volume and never alarms
+    afterwards; UTC still expects what its clock hour held before the change, 07:00 (spring) or 09:00
+    (fall) local, and alarms on the shifted rhythm."""
+    series = local_rhythm(change)
+    probe = change.replace(hour=12 if change == SPRING else 13)  # 08:00 EDT / 08:00 EST
+    assert probe.astimezone(ZoneInfo(NEW_YORK)).hour == 8
+    local_expected, local_top = _replay(VolumeParams(timezone=NEW_YORK), series, probe, change)
+    utc_expected, utc_top = _replay(FAST, series, probe, change)
+    assert local_expected == pytest.approx(_local_rate(8.0), abs=2.5)
+    assert utc_expected == pytest.approx(_local_rate(utc_sees), abs=2.5)  # off by the hour
+    assert abs(utc_expected - _local_rate(8.0)) > 10
+    assert local_top < ALARM < utc_top
+
+
+def test_local_time_is_deterministic_and_its_state_round_trips() -> None:
+    params = VolumeParams(timezone=NEW_YORK)
+    series = local_rhythm(FALL, before=9, after=2)
+    cut = next(i for i, (t, _) in enumerate(series) if t >= FALL) - 3  # resume just before the change
+    whole = VolumeDetector(params)
+    whole_scores = [whole.score_one(t, c) for t, c in series if whole.learn_one(t, c) is None]
+    first = VolumeDetector(params)
+    scores = [first.score_one(t, c) for t, c in series[:cut] if first.learn_one(t, c) is None]
+    second = VolumeDetector.from_state(params, json.loads(json.dumps(first.to_state())))
+    scores += [second.score_one(t, c) for t, c in series[cut:] if second.learn_one(t, c) is None]
+    assert scores == whole_scores and second.to_state() == whole.to_state()
+    again = VolumeDetector(params)
+    assert [again.score_one(t, c) for t, c in series if again.learn_one(t, c) is None] == whole_scores
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Tokyo", "Etc/GMT+5"])
+def test_fixed_offset_zones_score_exactly_like_utc(zone: str) -> None:
+    counts = daily(9, seed=4)
+    utc, local = VolumeDetector(FAST), VolumeDetector(VolumeParams(timezone=zone))
+    assert run(local, counts) == run(utc, counts)
+    assert local.history == utc.history and local.disp == utc.disp
+
+
+def test_no_bucket_is_repeated_or_skipped_at_a_change() -> None:
+    """The history runs on UTC buckets: across the fall-back hour every bucket is learned exactly once."""
+    det = VolumeDetector(VolumeParams(timezone=NEW_YORK))
+    series = local_rhythm(FALL, before=3, after=1)
+    for t, c in series:
+        det.learn_one(t, c)
+    assert det.seen == len(series) == sum(v is not None for v in det.history)  # none skipped or overwritten
+
+
+def test_unknown_timezone_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"unknown time zone 'Mars/Olympus' \(use an IANA name"):
+        VolumeParams(timezone="Mars/Olympus")

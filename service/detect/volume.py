@@ -1,7 +1,8 @@
 """Streaming volume detector: one brand's mention counts per bucket against a seasonal baseline.
 
-Baseline (``expected``): a robust mean of the counts at the same time of day (+- ``neighbours``)
-on each of the last ``history_days`` days, every value clipped at the median +- ``clip_z`` robust
+Baseline (``expected``): a robust mean of the counts at the same local time of day (+- ``neighbours``;
+the clock of ``timezone``, UTC by default, so the rhythm survives daylight-saving changes) on each of
+the last ``history_days`` days, every value clipped at the median +- ``clip_z`` robust
 deviations first (past bursts and outages barely move it), times an hour-of-week correction that
 gains weight as weeks of history accumulate. Until a time of day has history, a recent level is
 used. What feeds the history is protected: counts are clipped at ``expected + protect_z``
@@ -36,9 +37,9 @@ Novelty (off by default, ``record_power`` 0): a surprise can be scaled by how it
 with the brand's fading record excess (``(excess / record) ** record_power``); with episode
 evidence it no longer helps on NAB (standard 78 with power 0.35 against 85 without).
 
-The detector is deterministic, pure Python (about 25-35 us of CPU
-per score + learn), uses nothing but what it learned from earlier buckets (no look-ahead) and its
-state round-trips through JSON exactly.
+The detector is deterministic, pure Python (about 25-35 us of CPU per score + learn in UTC, about
+1.7 times that with a ``timezone``), uses nothing but what it learned from earlier buckets (no
+look-ahead) and its state round-trips through JSON exactly.
 
 >>> from datetime import datetime, timedelta, UTC
 >>> det = VolumeDetector(VolumeParams(grace=timedelta(hours=1)))
@@ -58,6 +59,7 @@ from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 STATE_VERSION = 4
 _OLD_STATES = (2, 3)  # older states load with an empty record (2) and no open episode (2, 3)
@@ -103,6 +105,14 @@ class VolumeParams:
     record_half_life:how fast the record (largest one-bucket excess over expectation) fades.
     record_power:    a surprise whose excess is below the record is scaled by ``(excess / record)``
                      to this power before scoring (0, the default, turns novelty off).
+    timezone:        IANA zone whose local clock the daily profile and the hour-of-week slots
+                     follow (``None``: UTC). Human activity follows local time: in a zone with
+                     daylight saving the profile looks up the same *local* time on past days (23 or
+                     25 hours back across a change), while the history, horizons, episodes and grace
+                     keep running on UTC buckets, so no bucket is repeated or skipped. A fixed-offset
+                     zone scores exactly like UTC when its offset is a whole number of slots. For
+                     the week after a fall-back change the oldest day lies beyond the kept history
+                     (the profile uses the other days); states are the same as in UTC.
     """
 
     bucket: timedelta = timedelta(minutes=5)
@@ -131,8 +141,11 @@ class VolumeParams:
     tail_prior: float = 3.5
     record_half_life: timedelta = timedelta(days=7)
     record_power: float = 0.0
+    timezone: str | None = None
 
     def __post_init__(self) -> None:
+        if self.timezone is not None:
+            zone(self.timezone)
         if self.bucket <= timedelta(0) or self.slot < self.bucket:
             raise ValueError("bucket must be positive and no wider than slot")
         if _DAY % self.slot or self.slot % self.bucket:
@@ -145,6 +158,14 @@ class VolumeParams:
             raise ValueError("record_half_life must be at least one bucket and record_power >= 0")
         if self.episode_gap < self.bucket or self.escalation < 1.0 or self.episode_z <= 0.0:
             raise ValueError("episode_gap must be at least one bucket, escalation >= 1 and episode_z > 0")
+
+
+def zone(name: str) -> ZoneInfo:
+    """The IANA time zone ``name``; ``ValueError`` naming it when it is unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
 
 
 def _rate(half_life: timedelta, step: timedelta) -> float:
@@ -188,6 +209,9 @@ class VolumeDetector:
         self._tail_down = math.exp(-params.tail_rate * params.tail_share)
         self._memo: tuple[int, float, float, list[float] | None] | None = None  # last scoring, not state
         self._mu_memo: tuple[int, float, float | None] | None = None
+        self._zone = None if params.timezone is None else zone(params.timezone)
+        self._local_memo: tuple[int, int, tuple[int, ...]] | None = None
+        self._no_shift = (0,) * params.history_days
         self.last: int | None = None  # index of the last learned bucket
         self.seen = 0  # buckets learned
         self.level = 0.0
@@ -211,8 +235,35 @@ class VolumeDetector:
     def _index(self, at: datetime) -> int:
         return (at - _EPOCH) // self.params.bucket
 
+    def _local(self, idx: int) -> tuple[int, tuple[int, ...]]:
+        """``(offset, shifts)`` of bucket ``idx`` in buckets: its UTC offset in ``timezone``, and for
+        each past day ``d`` how far the same local time ``d`` days earlier lies from ``idx - d`` days
+        (nonzero only across a daylight-saving change; a local time skipped by a spring-forward maps
+        one hour later, a repeated one to its first occurrence). All 0 in UTC."""
+        tz = self._zone
+        if tz is None:
+            return 0, self._no_shift
+        memo = self._local_memo
+        if memo is not None and memo[0] == idx:
+            return memo[1], memo[2]
+        bucket = self.params.bucket
+        local = (_EPOCH + idx * bucket).astimezone(tz)
+        off = local.utcoffset() or timedelta(0)
+        wall = local.replace(tzinfo=None)
+        shifts = []
+        for d in range(1, self.params.history_days + 1):
+            past = (wall - d * _DAY).replace(tzinfo=tz).utcoffset() or timedelta(0)
+            shifts.append(round((off - past) / bucket))
+        offset, result = round(off / bucket), tuple(shifts)
+        self._local_memo = (idx, offset, result)
+        return offset, result
+
+    def _slot(self, idx: int) -> int:
+        """Hour-of-week slot of bucket ``idx`` on the local clock (slot 0: Monday 00:00 local)."""
+        return (idx + self._local(idx)[0]) // self._per_slot % len(self.week)
+
     def _daily(self, idx: int) -> float | None:
-        """Robust mean of the learned counts at the same time of day (+- neighbours) on past days."""
+        """Robust mean of the learned counts at the same local time of day (+- neighbours) on past days."""
         memo = self._mu_memo
         if memo is not None and memo[0] == idx:
             return memo[2]
@@ -220,9 +271,11 @@ class VolumeDetector:
         if last is None:
             return None
         hist, span, near, oldest = self.history, self._span, self._near, last - self._span
+        shifts = self._local(idx)[1]
         values: list[float] = []
         for d in range(1, self.params.history_days + 1):
-            lo, hi = idx - d * self._per_day - near, idx - d * self._per_day + near
+            at = idx - d * self._per_day + shifts[d - 1]
+            lo, hi = at - near, at + near
             if oldest < lo and hi <= last:  # the usual case: one slice of the ring (two if it wraps)
                 a, b = lo % span, hi % span
                 chunk = hist[a:b + 1] if a <= b else hist[a:] + hist[:b + 1]
@@ -257,7 +310,7 @@ class VolumeDetector:
         if memo is not None and memo[0] == idx:
             return memo[1]
         daily = self._daily(idx)
-        mu = self.level if daily is None else daily * self._week_factor(idx // self._per_slot % len(self.week))
+        mu = self.level if daily is None else daily * self._week_factor(self._slot(idx))
         mu = mu if mu > 1e-3 else 1e-3
         self._mu_memo = (idx, mu, daily)  # valid until the next learn_one
         return mu
@@ -408,7 +461,7 @@ class VolumeDetector:
         self.level += a * (x - self.level)
         daily = self._daily(idx)
         if daily is not None and daily > 0.0:
-            w = idx // self._per_slot % len(self.week)
+            w = self._slot(idx)
             self.week_n[w] = n_w = self.week_n[w] + 1
             a = self._a_week if self._a_week * n_w > 1.0 else 1.0 / n_w
             self.week[w] += a * (x - self.week[w])
