@@ -36,7 +36,7 @@ def describe_detection(settings: DetectionConfig) -> str:
 
     return (f"sensitivity={settings.sensitivity} bucket={_duration(settings.bucket)} "
             f"window={_duration(settings.window)} grace={_duration(settings.grace)} "
-            f"keep_firing_for={_duration(settings.keep_firing_for)} "
+            f"keep_firing_for={_duration(settings.keep_firing_for)} timezone={settings.timezone} "
             f"volume_threshold={settings.volume_threshold:g}{mark('volume_threshold')} "
             f"min_volume={settings.min_volume}{mark('min_volume')} "
             f"negativity_z={settings.negativity_z:g}{mark('negativity_z')} "

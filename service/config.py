@@ -48,6 +48,8 @@ class DetectionConfig:
     window: timedelta = timedelta(minutes=30)
     grace: timedelta = timedelta(days=3)
     keep_firing_for: timedelta = timedelta(hours=3)
+    timezone: str = "UTC"
+    """IANA zone whose local clock the seasonal baseline follows (daily rhythm across daylight saving)."""
     sensitivity: str = "balanced"
     volume_threshold: float = PRESETS["balanced"]["volume_threshold"]
     min_volume: int = int(PRESETS["balanced"]["min_volume"])
@@ -321,7 +323,7 @@ def _detection(reader: _Reader, base: DetectionConfig) -> DetectionConfig:
         values = {"sensitivity": sensitivity, **preset}
     explicit: list[str] = list(base.overrides)
     for name, convert in (("bucket", _duration), ("window", _duration), ("grace", _duration),
-                          ("keep_firing_for", _duration)):
+                          ("keep_firing_for", _duration), ("timezone", _timezone)):
         value = reader.get(name, convert)
         if value is not None:
             values[name] = value

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.config import load_config, parse_config
+from service.detect.brand import volume_params
 from service.domain import Severity, SourceKind
 from service.yamlread import ConfigErrors, Secret, parse_duration
 
@@ -60,6 +61,8 @@ def test_minimal_config_gets_defaults() -> None:
     ("detection:\n  min_volume: -3\n", "alerts.yaml:11: detection.min_volume: must be at least 1, got -3"),
     ("detection:\n  volume_threshold: yes\n",
      "alerts.yaml:11: detection.volume_threshold: expected a number, got a boolean"),
+    ("detection:\n  timezone: Mars/Olympus\n",
+     "alerts.yaml:11: detection.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris)"),
     ("colour: blue\n", "alerts.yaml:10: colour: unknown key 'colour'"),
 ])
 def test_exact_error_messages(snippet: str, expected: str) -> None:
@@ -151,6 +154,23 @@ def test_brand_overrides_keep_explicit_defaults() -> None:
     assert brand.sensitivity == "more"
     assert brand.min_volume == 40  # explicit default wins over the preset
     assert brand.volume_threshold == 0.97  # preset value
+
+
+def test_detection_timezone_defaults_to_utc_and_brands_override_it() -> None:
+    assert parse_config(MINIMAL).detection.timezone == "UTC"
+    config = parse_config(MINIMAL.replace("query: peugeot", "query: peugeot\n    detection: {timezone: Europe/Paris}")
+                          + "detection:\n  timezone: America/New_York\n")
+    assert config.detection.timezone == "America/New_York"  # the default of every brand
+    assert config.brands["peugeot"].detection.timezone == "Europe/Paris"
+    assert config.brand("unknown-brand").detection.timezone == "America/New_York"
+    assert volume_params(config.brands["peugeot"].detection).timezone == "Europe/Paris"  # reaches the detector
+    assert volume_params(parse_config(MINIMAL).detection).timezone is None  # UTC: the detector's UTC path
+
+
+def test_unknown_brand_timezone_is_located() -> None:
+    text = MINIMAL.replace("query: peugeot", "query: peugeot\n    detection: {timezone: Paris}")
+    assert errors_of(text) == ["alerts.yaml:5: brands.peugeot.detection.timezone: unknown time zone 'Paris' "
+                               "(use an IANA name such as Europe/Paris)"]
 
 
 def test_route_tree_parsed() -> None:

@@ -79,9 +79,9 @@ def test_check_explains_the_effective_values(tmp_path: Path, capsys: pytest.Capt
     out = capsys.readouterr().out
     assert "(* = set explicitly, the rest from the sensitivity preset)" in out
     lines = {m[1]: m[2] for m in re.finditer(r"^  (\S+): (.*)$", out, re.MULTILINE)}
-    assert lines["peugeot"] == ("sensitivity=more bucket=5m window=30m grace=3d keep_firing_for=3h "
+    assert lines["peugeot"] == ("sensitivity=more bucket=5m window=30m grace=3d keep_firing_for=3h timezone=UTC "
                                 "volume_threshold=0.97 min_volume=5* negativity_z=2.5 critical_resemblance=0.45 "
                                 "warning_resemblance=0.25")
-    assert lines["renault"] == ("sensitivity=fewer bucket=5m window=30m grace=3d keep_firing_for=3h "
+    assert lines["renault"] == ("sensitivity=fewer bucket=5m window=30m grace=3d keep_firing_for=3h timezone=UTC "
                                 "volume_threshold=0.995 min_volume=30 negativity_z=4 critical_resemblance=0.65 "
                                 "warning_resemblance=0.4")

@@ -67,7 +67,8 @@ class Assessment:
 
 
 def volume_params(settings: DetectionConfig) -> VolumeParams:
-    return VolumeParams(bucket=settings.bucket, grace=settings.grace)
+    zone = None if settings.timezone == "UTC" else settings.timezone  # None: the UTC code path
+    return VolumeParams(bucket=settings.bucket, grace=settings.grace, timezone=zone)
 
 
 class BrandDetector:
