@@ -84,6 +84,8 @@ def _parser() -> argparse.ArgumentParser:
     nab.add_argument("--labels", type=Path, required=True, help="NAB windows JSON")
     nab.add_argument("--out", type=Path, default=None, help="where to write NAB-format result CSVs")
     nab.add_argument("--threshold", type=float, default=None, help="fixed detection threshold")
+    nab.add_argument("--timezone", default="UTC",
+                     help="local clock of the daily profile (IANA name; realTweets are US tickers: America/New_York)")
     nab.set_defaults(handler=_lazy("service.bench.nab", "cli_bench_nab"))
     model = benches.add_parser("model", help="negativity model against VADER, VADER-FR and a majority baseline")
     model.add_argument("--data", type=Path, default=None, help="datasets folder (default ../shared/datasets)")

@@ -196,6 +196,20 @@ def test_cli_bench_nab_input_error(tmp_path: Path, capsys: pytest.CaptureFixture
     assert err.startswith("error:") and "--labels" in err
 
 
+def test_cli_bench_nab_timezone(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _write_corpus(tmp_path, peer=False)
+    base = {"data": tmp_path / "data", "labels": tmp_path / "labels/windows.json", "out": None, "threshold": None}
+    assert cli_bench_nab(SimpleNamespace(**base)) == 0
+    default = capsys.readouterr().out
+    assert cli_bench_nab(SimpleNamespace(**base, timezone="UTC")) == 0
+    assert capsys.readouterr().out == default  # --timezone UTC is today's bench
+    assert cli_bench_nab(SimpleNamespace(**base, timezone="Asia/Tokyo")) == 0  # a fixed offset: same scores
+    assert capsys.readouterr().out == default.replace("on the UTC clock", "on the Asia/Tokyo clock")
+    assert "crisiswatch daily profile on the UTC clock" in default
+    assert cli_bench_nab(SimpleNamespace(**base, timezone="Mars/Olympus")) == 2
+    assert capsys.readouterr().err.startswith("error: --timezone: unknown time zone 'Mars/Olympus'")
+
+
 def test_split_mean_averages_every_half_split() -> None:
     def one(score: float) -> tuple:
         sc = np.zeros(60)

@@ -335,8 +335,16 @@ def run_bench(corpus: Sequence[Series], params: VolumeParams, progress: Progress
     return [detect(s, params, advance) for s in corpus]
 
 
+def _zone_option(name: str | None) -> str | None:
+    """The detector's ``timezone`` for ``--timezone``: ``None`` (the UTC code path) for UTC or nothing."""
+    return None if name is None or name == "UTC" else name
+
+
 def cli_bench_nab(args: Any) -> int:
-    """``crisiswatch bench nab --data DIR --labels FILE [--out DIR] [--threshold X]``."""
+    """``crisiswatch bench nab --data DIR --labels FILE [--out DIR] [--threshold X] [--timezone ZONE]``.
+
+    ``--timezone`` (default UTC) is the local clock the daily profile follows (NAB realTweets are US
+    tickers: America/New_York)."""
     err, out = Console(stderr=True), Console()
     if not out.is_terminal:
         out = Console(width=120)
@@ -346,7 +354,11 @@ def cli_bench_nab(args: Any) -> int:
         err.print(f"error: {exc} (give --data the NAB data directory and --labels its windows JSON)",
                   markup=False, highlight=False)
         return 2
-    params = VolumeParams()
+    try:
+        params = VolumeParams(timezone=_zone_option(getattr(args, "timezone", None)))
+    except ValueError as exc:
+        err.print(f"error: --timezone: {exc}", markup=False, highlight=False)
+        return 2
     with Progress(console=err, transient=True, disable=not err.is_terminal) as progress:
         scores = run_bench(corpus, params, progress)
     if args.out is not None:
@@ -357,6 +369,7 @@ def cli_bench_nab(args: Any) -> int:
     rows += [score_row(name, corpus, sc) for name, sc in peers.items()]
     out.print(render(rows, corpus))
     mine = rows[0]
+    out.print(f"crisiswatch daily profile on the {getattr(args, 'timezone', None) or 'UTC'} clock", highlight=False)
     out.print("crisiswatch thresholds (i): " + ", ".join(
         f"{p.name} {t:.6f}" for p, t in zip(PROFILES, mine.thresholds, strict=True)), highlight=False)
     pairs = [(s.layout, sc) for s, sc in zip(corpus, scores, strict=True)]
