@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -19,6 +20,7 @@ from service.scale.lease import Lease
 from service.scale.roles import connect, run_worker
 from service.scale.stream import MentionStream, NotLeader, parse_id
 from service.scale.worker import Worker, WorkerSettings
+from service.store.base import StoreError
 from service.store.redis import RedisStore
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scale"
@@ -202,3 +204,58 @@ def test_two_schedulers_one_active_and_a_clean_handover(url: str, monkeypatch: p
     threads[1].join(timeout=30)
     assert codes == [0, 0] and client.get(lease) is None
     client.close()
+
+
+def test_redis_errors_that_pass_dead_letter_nothing_and_count_everything_once(url: str, config: Config) -> None:
+    """Timeouts while counting, then BUSY replies while acknowledging (a failover, a slow script): the
+    worker retries the entries it holds without reading them again, so no retry counts as a delivery
+    and nothing good reaches the dead-letter stream."""
+    w = worker(url, config, "w1", block_ms=50, backoff_base=0.01, backoff_cap=0.02, max_deliveries=3)
+    w.stream.ensure_group()
+    w.stream.add(mentions(5))
+    count_once, ack = w.store.add_to_buckets_once_many, w.stream.ack
+    failures: list[int] = []  # deliveries of the entries seen at each injected failure
+
+    def delivered() -> int:
+        ids = [entry_id for entry_id, _ in w.stream.client.xrange(w.stream.name)]
+        return max(w.stream.deliveries(ids, "w1").values())
+
+    def timing_out(*args: Any, **kwargs: Any) -> Any:
+        if len(failures) < 12:
+            failures.append(delivered())
+            raise StoreError("redis store unreachable: Timeout reading from socket", retryable=True)
+        return count_once(*args, **kwargs)
+
+    def busy(*args: Any, **kwargs: Any) -> Any:
+        if len(failures) < 24:
+            failures.append(delivered())
+            raise redis.ResponseError("BUSY Redis is busy running a script. You can only call SCRIPT KILL")
+        return ack(*args, **kwargs)
+
+    w.store.add_to_buckets_once_many = timing_out  # type: ignore[method-assign]
+    w.stream.ack = busy  # type: ignore[method-assign]
+    stop = threading.Event()
+    thread = threading.Thread(target=w.run, args=(stop,))
+    thread.start()
+    for _ in range(500):
+        if w.processed >= 5 and w.stream.pending() == 0:
+            break
+        threading.Event().wait(0.02)
+    stop.set()
+    thread.join()
+    assert len(failures) == 24 and set(failures) == {1}  # one delivery, however many retries
+    assert w.stream.dead_letter_count() == 0 and w.stream.pending() == 0
+    assert counted(w.store) == 5 and w.processed == 5
+
+
+def test_deliveries_reads_only_the_consumers_own_pending_entries(url: str) -> None:
+    store, client = connect(url)
+    stream = MentionStream(client, store.keys)
+    stream.ensure_group()
+    stream.add(mentions(300))
+    everything = [e.id for e in stream.read("other", count=300, block_ms=None)]
+    mine = everything[7::10]
+    client.xclaim(stream.name, stream.group, "w1", 0, mine)
+    assert stream.deliveries(mine, "w1") == {entry_id: 2 for entry_id in mine}
+    assert stream.deliveries(everything[:3], "w1") == {}
+    assert len(stream.deliveries(everything, "other")) == 270

@@ -5,11 +5,13 @@ Per batch of stream entries: decode -> enrich (the pipeline's :class:`~service.e
 buckets (:meth:`service.store.redis.RedisStore.add_to_buckets_once`) -> exemplars (idempotent) ->
 ``XACK``. A crash anywhere leaves the entries pending; whoever processes them again (the same
 consumer after a restart, or another one through ``XAUTOCLAIM``) finds the ids already marked and
-adds nothing twice. Connection losses and server restarts are waited out with capped exponential
-backoff; the entries in flight stay pending and are processed after reconnecting.
+adds nothing twice. Connection losses, server restarts, timeouts and busy or failing-over servers are
+waited out with capped exponential backoff; the entries in flight stay pending and are processed after
+reconnecting, from memory (not read again: a re-read would count as one more delivery).
 
 Poison entries: an entry that does not decode goes to the dead-letter stream at once; after a batch
-fails for another reason, its entries are processed one by one and each one that still fails has a
+fails for another reason (a bug, or an error reply Redis would give again, such as ``WRONGTYPE``), its
+entries are processed one by one and each one that still fails has a
 failure counted, going to the dead-letter stream at ``max_failures``; an entry delivered
 ``max_deliveries`` times without an acknowledgement (whoever processed it died) goes there too. The
 good entries of the batch are counted meanwhile: one bad entry never holds the others back.
@@ -74,7 +76,18 @@ class Backoff:
         self.failures = 0
 
 
-_RETRYABLE = (redis.ConnectionError, redis.TimeoutError, redis.ResponseError, StoreError)
+_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
+"""Error replies of a server that is starting, busy or failing over (the same as the store's)."""
+
+
+def retryable(exc: BaseException) -> bool:
+    """Whether ``exc`` means Redis is (temporarily) unavailable, so retrying the same work later can
+    succeed; any other error (a wrong type, a script error, a refused write) is the work's own fault."""
+    if isinstance(exc, StoreError):
+        return exc.retryable
+    if isinstance(exc, redis.ResponseError):
+        return str(exc).startswith(_RETRYABLE_REPLIES)
+    return isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
 
 
 class Worker:
@@ -147,6 +160,9 @@ class Worker:
         settings = self.settings
         backoff = Backoff(settings.backoff_base, settings.backoff_cap)
         recovering = True  # first (and after every error): our own pending entries, then new ones
+        # Entries this process read and could not finish because Redis was away: retried as they are,
+        # not read again (a re-read would count as one more delivery, see _drop_undeliverable).
+        held: list[Entry] = []
         next_claim = self.clock.monotonic()
         while not stop.is_set():
             entries: list[Entry] = []
@@ -154,39 +170,51 @@ class Worker:
             try:
                 if recovering:
                     self.stream.ensure_group()
-                    entries = self.stream.own_pending(self.name, count=settings.batch)
-                    recovering, retried = bool(entries), True
+                    if held:  # retried as they are: not read again, so no delivery is counted
+                        entries, held = held, []
+                    else:
+                        entries = self.stream.own_pending(self.name, count=settings.batch)
+                        recovering = bool(entries)
+                        entries = self._drop_undeliverable(entries)
+                    retried = True
                 elif self.clock.monotonic() >= next_claim:
                     next_claim = self.clock.monotonic() + settings.claim_every
                     entries = self.stream.claim(self.name, min_idle_ms=settings.claim_idle_ms, count=settings.batch)
                     retried = True
                     if entries:
                         log.info("%s took over %d entries left pending by another worker", self.name, len(entries))
+                    entries = self._drop_undeliverable(entries)
                 else:
                     entries = self.stream.read(self.name, count=settings.batch, block_ms=settings.block_ms)
-                if retried:
-                    entries = self._drop_undeliverable(entries)
                 if entries:
                     self.process(entries, retried=retried)
                 if backoff.failures:
                     log.info("%s: Redis reachable again", self.name)
                 backoff.reset()
-            except _RETRYABLE as exc:
-                if isinstance(exc, StoreError) and not exc.retryable:
-                    raise
+            except Exception as exc:
                 delay = backoff.next()
-                log.warning("%s: Redis unavailable (%s); retrying in %.1fs", self.name, exc, delay)
                 recovering = True
+                held = self._failed(entries, exc, delay)
                 stop.wait(delay)
-            except Exception as exc:  # a bug or a poison entry: its entries stay pending, retried after a pause
-                delay = backoff.next()
-                log.exception("%s: batch failed; its entries stay pending, retrying in %.1fs", self.name, delay)
-                try:
-                    self._isolate(entries, exc)
-                except _RETRYABLE as away:
-                    log.warning("%s: Redis unavailable while isolating a failed batch (%s)", self.name, away)
-                recovering = True
-                stop.wait(delay)
+
+    def _failed(self, entries: list[Entry], error: Exception, delay: float) -> list[Entry]:
+        """After ``entries`` failed with ``error``: return the entries to retry as they are (Redis was
+        away); an error that retrying cannot cure (a bug, a poison entry, a value Redis refuses) is
+        isolated instead (:meth:`_isolate`): it never stops the worker."""
+        if retryable(error):
+            log.warning("%s: Redis unavailable (%s); retrying in %.1fs", self.name, error, delay)
+            return [entry for entry in entries if entry.mention is not None]
+        log.exception("%s: batch failed; its entries stay pending, retrying in %.1fs", self.name, delay,
+                      exc_info=error)
+        try:
+            self._isolate(entries, error)
+        except Exception as away:
+            if not retryable(away):  # the entries stay pending: read again, and dead-lettered in the end
+                log.exception("%s: isolating a failed batch failed", self.name)
+                return []
+            log.warning("%s: Redis unavailable while isolating a failed batch (%s)", self.name, away)
+            return [entry for entry in entries if entry.mention is not None]
+        return []
 
     # -- poison entries ----------------------------------------------------------------------------
     def _isolate(self, entries: Sequence[Entry], error: Exception) -> None:
@@ -201,9 +229,9 @@ class Worker:
                 continue  # already moved to the dead-letter stream by the failed batch
             try:
                 self.process([entry], retried=True)
-            except _RETRYABLE:
-                raise
             except Exception as exc:
+                if retryable(exc):
+                    raise
                 self._count_failure(entry, exc)
 
     def _count_failure(self, entry: Entry, error: Exception) -> None:
@@ -216,7 +244,7 @@ class Worker:
     def _drop_undeliverable(self, entries: list[Entry]) -> list[Entry]:
         """Entries delivered ``max_deliveries`` times without an acknowledgement go to the dead-letter
         stream (whoever processed them died each time); the others are returned."""
-        counts = self.stream.deliveries([entry.id for entry in entries])
+        counts = self.stream.deliveries([entry.id for entry in entries], self.name)
         kept = []
         for entry in entries:
             deliveries = counts.get(entry.id, 0)

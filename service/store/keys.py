@@ -45,7 +45,20 @@ class Keys:
 
     def exemplar_hour(self, brand: str, hour: int) -> str:
         """String: one brand-hour's exemplars, compressed together (:mod:`service.store.packed`)."""
+        return f"{self.prefix}{{{brand}}}:xp:{hour}"
+
+    def legacy_exemplar_hours(self, brand: str) -> str:
+        """Where versions before the packed exemplars indexed the hours holding exemplars (sorted set,
+        score = member = hour number); read only by pruning, which deletes the keys below."""
+        return f"{self.prefix}{{{brand}}}:xh"
+
+    def legacy_exemplar_hour(self, brand: str, hour: int) -> str:
+        """Previous versions' sorted set of one brand-hour's exemplars (deleted by pruning, never read)."""
         return f"{self.prefix}{{{brand}}}:x:{hour}"
+
+    def legacy_exemplar_data(self, brand: str, hour: int) -> str:
+        """Previous versions' hash of one brand-hour's exemplar records (deleted by pruning, never read)."""
+        return f"{self.prefix}{{{brand}}}:xd:{hour}"
 
     def exemplar_days(self, brand: str) -> str:
         """Sorted set of the days (score = member = days since the epoch) that have exemplars."""

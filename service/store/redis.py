@@ -377,6 +377,7 @@ class RedisStore:
     def _prune_exemplars(self, brand: str, limit: int) -> None:
         """Drop the brand's exemplars published before ``limit`` (µs); days left empty leave the index."""
         k = self.keys
+        self._prune_legacy_exemplars(brand, limit)
         while True:
             days = [int(d) for d in self._r.zrangebyscore(k.exemplar_days(brand), "-inf", (limit - 1) // DAY_US)]
             if not days:
@@ -389,6 +390,22 @@ class RedisStore:
                 args += [_digest(blob), pack_exemplars(kept) if kept else b"", hour * HOUR_US // DAY_US]
             if self._swap_exemplars(keys=[k.exemplar_days(brand), *keys], args=[*args, *days]):
                 return
+
+    def _prune_legacy_exemplars(self, brand: str, limit: int) -> None:
+        """Delete the hours of exemplars written by versions before the packed ones (a sorted set and a
+        hash per hour, indexed by hour) that ended before ``limit`` (µs); they are never read."""
+        k = self.keys
+        last = limit // HOUR_US - 1
+        hours = [int(float(h)) for h in self._r.zrangebyscore(k.legacy_exemplar_hours(brand), "-inf", last)]
+        if not hours:
+            return
+        pipe = self._r.pipeline(transaction=True)
+        for start in range(0, len(hours), 500):
+            chunk = hours[start:start + 500]
+            pipe.delete(*(key for hour in chunk
+                          for key in (k.legacy_exemplar_hour(brand, hour), k.legacy_exemplar_data(brand, hour))))
+        pipe.zremrangebyscore(k.legacy_exemplar_hours(brand), "-inf", last)
+        pipe.execute()
 
     @_translated
     def exemplars(self, brand: str, start: datetime, end: datetime, limit: int) -> list[Exemplar]:
