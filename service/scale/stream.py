@@ -200,16 +200,26 @@ class MentionStream:
         return int(self.client.xtrim(self.name, minid=mark, approximate=False))
 
     # -- poison entries ------------------------------------------------------------------------------
-    def deliveries(self, entry_ids: Sequence[str]) -> dict[str, int]:
-        """How many times each of these pending entries was delivered (``XPENDING``; absent = not pending)."""
+    def deliveries(self, entry_ids: Sequence[str], consumer: str) -> dict[str, int]:
+        """How many times each of these entries, pending in ``consumer``'s list, was delivered
+        (``XPENDING``; absent = not pending there). Only that consumer's list is read, page by page, so
+        other consumers' entries in the same id range never hide these."""
         if not entry_ids:
             return {}
         ordered = sorted(entry_ids, key=parse_id)
-        rows = self.client.xpending_range(self.name, self.group, min=ordered[0], max=ordered[-1],
-                                          count=max(len(ordered), 1) * 4)
         wanted = set(entry_ids)
-        return {str(row["message_id"]): int(row["times_delivered"]) for row in rows
-                if str(row["message_id"]) in wanted}
+        found: dict[str, int] = {}
+        low, page = ordered[0], max(len(ordered), 100)
+        while len(found) < len(wanted):
+            rows = self.client.xpending_range(self.name, self.group, min=low, max=ordered[-1], count=page,
+                                              consumername=consumer)
+            for row in rows:
+                if str(row["message_id"]) in wanted:
+                    found[str(row["message_id"])] = int(row["times_delivered"])
+            if len(rows) < page:
+                break
+            low = successor(str(rows[-1]["message_id"]))
+        return found
 
     def failed(self, entry_id: str, error: str, consumer: str, *, max_failures: int) -> bool:
         """Count one failed attempt at ``entry_id``; at the ``max_failures``-th, move it to the
