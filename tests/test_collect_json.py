@@ -155,3 +155,21 @@ def test_jsonl_options() -> None:
     assert check_options("jsonl", {"path": "/x", "max_bytes": 5}) == [
         ("max_bytes", 'unknown option "max_bytes" for source type "jsonl" (known options: done, max_files, path, '
                       'pattern)')]
+
+
+@pytest.mark.parametrize("following", ["http://evil.example/steal", "http://acme.zendesk.com/api/v2/search.json?page=2",
+                                       "https://acme.zendesk.com:8443/api/v2/search.json?page=2"])
+def test_next_page_on_another_origin_is_not_followed(following: str, caplog: pytest.LogCaptureFixture) -> None:
+    sent: list[tuple[str, str | None]] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        sent.append((f"{request.url.scheme}://{request.url.host}:{request.url.port}",
+                     request.headers.get("authorization")))
+        return httpx.Response(200, json={"results": [{"id": len(sent), "subject": "rappel 3008",
+                                                      "created_at": "2026-11-26T08:00:00Z"}], "next_page": following})
+
+    collector = build_collector(source("json", ZENDESK), httpx.Client(transport=httpx.MockTransport(api)))
+    result = collector.collect(None, NOW)
+    assert sent == [("https://acme.zendesk.com:None", "Bearer zd-token")]
+    assert [mention.id for mention in result.mentions] == ["json:support:1"]
+    assert "paging stopped" in caplog.text and "steal" not in caplog.text

@@ -22,10 +22,13 @@ page brings nothing new (the API is assumed to list newest first).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
+
+import httpx
 
 from service.collect.base import (
     CollectResult,
@@ -44,6 +47,8 @@ from service.collect.cursor import select_new
 from service.collect.http import Fetcher
 from service.collect.make import Origin, mention
 from service.domain import Mention
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from service.config import SourceConfig
@@ -194,8 +199,37 @@ class JsonMappedCollector:
             return None, params
         if options.get("next"):
             following = text_of(resolve(payload, options["next"]))
-            return (following, {}) if following and following.startswith(("http://", "https://")) else (None, params)
+            if not following or not following.startswith(("http://", "https://")):
+                return None, params
+            if not same_origin(following, options["url"]):
+                log.warning('source "%s": next page %s is not on the host of "url"; paging stopped (the token is '
+                            'never sent elsewhere)', self.source.name, _origin_text(following))
+                return None, params
+            return following, {}
         if options.get("cursor_param") and options.get("cursor"):
             value = text_of(resolve(payload, options["cursor"]))
             return (url, {**params, options["cursor_param"]: value}) if value else (None, params)
         return None, params
+
+
+def same_origin(link: str, base: str) -> bool:
+    """Whether ``link`` has the scheme, host and port of ``base`` (where a token may be sent).
+
+    >>> same_origin("https://a.zendesk.com/api?page=2", "https://a.zendesk.com/api"), same_origin(
+    ...     "http://a.zendesk.com/api", "https://a.zendesk.com/api")
+    (True, False)
+    """
+    try:
+        there, here = httpx.URL(link), httpx.URL(base)
+    except (httpx.InvalidURL, TypeError):
+        return False
+    return (there.scheme, there.host, there.port) == (here.scheme, here.host, here.port)
+
+
+def _origin_text(link: str) -> str:
+    """Scheme and host of ``link`` for a log line (never its query, which may carry a secret)."""
+    try:
+        url = httpx.URL(link)
+    except (httpx.InvalidURL, TypeError):
+        return "(invalid URL)"
+    return f"{url.scheme}://{url.host}"
