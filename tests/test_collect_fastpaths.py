@@ -16,8 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.collect import base, make
+from service.collect import base, hackernews, make
 from service.collect.base import ParseError, clean_field, clean_text, line_field, load_json, parse_time, text_field
+from service.config import SourceConfig
 from service.domain import Mention, SourceKind
 
 _TOKENS = [*"ab <>&;#x27lgtampquonbs/p\n\t\u00a0\u200b\u2028\x00é", "&amp;", "&lt;", "&gt;", "&quot;", "&#39;",
@@ -133,3 +134,14 @@ def test_orjson_and_the_standard_library_agree_and_fall_back() -> None:
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"service.collect.{module}"))
     assert result.failed == 0 and result.attempted > 0
+
+
+def test_lone_surrogates_are_removed_from_text_on_every_path() -> None:
+    assert clean_text("recall \ud800 now") == "recall now"
+    assert clean_text("<b>recall</b> \udfff now") == "recall now"
+    raw = b'{"hits":[{"objectID":"1","created_at":"2026-11-26T08:00:00Z","title":"recall \\ud800 now"}]}'
+    source = SourceConfig(name="s", type="hackernews", kind=SourceKind.SOCIAL, interval=timedelta(minutes=5),
+                          timeout=timedelta(seconds=5))
+    (found,) = hackernews.parse_hackernews(raw, source=source)
+    assert found.text == "recall now"
+    found.text.encode("utf-8")  # storable

@@ -57,8 +57,10 @@ _HOSTILE = st.sampled_from([
     "2026-11-26T08:00:00Z", "21/01/2010", "1795676400", "20261119", "20261399", "11/24/2026", "02/30/2026",
     "Vehicle", "&amp;lt;b&amp;gt; &#0; &#x110000; &unknown; &amp", "a\u2028b\u00ad\u2066c",
 ])
+_HUGE = st.sampled_from([10**400, -(10**400), 2**64, -(2**63) - 1, 2**64 - 1, "9" * 400])
+"""Integers a float cannot hold (orjson refuses them, ``float()`` overflows) and their digit string."""
 _SCALARS = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
-                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30), _HOSTILE)
+                     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=30), _HOSTILE, _HUGE)
 _JSON = st.recursive(_SCALARS, lambda children: st.one_of(
     st.lists(children, max_size=4), st.dictionaries(_KEYS, children, max_size=6)), max_leaves=30)
 

@@ -158,7 +158,8 @@ sources:
     assert SECRET not in str(caught.value)
 
 
-@pytest.mark.parametrize("expires_in", [1e308, "soon", -5, None])
+@pytest.mark.parametrize("expires_in", [1e308, "soon", -5, None, 10**400, "9" * 400],
+                         ids=lambda value: str(value)[:12])
 def test_odd_lifetimes_are_bounded(expires_in: object) -> None:
     reddit = Reddit(tokens=[httpx.Response(200, json={**TOKEN_ANSWER, "expires_in": expires_in})])
     reddit_collector = collector(reddit)

@@ -124,7 +124,8 @@ def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 _ODD = st.one_of(st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),
                  st.floats(allow_nan=False), st.text(max_size=20),
-                 st.sampled_from(["12", "2026-11-26T08:00:00Z", "1795676400", "<b>x</b>", "\x00"]),
+                 st.sampled_from(["12", "2026-11-26T08:00:00Z", "1795676400", "<b>x</b>", "\x00", "\ud800"]),
+                 st.sampled_from([2**64 - 1, 2**64, 2**64 + 1, -(2**63) - 1, 10**400]),
                  st.lists(st.integers(), max_size=2), st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
 
 
@@ -171,3 +172,14 @@ def test_item_decoder_falls_back_only_on_msgspec_errors() -> None:
         decoder(b'{"a": ')
     with pytest.raises(msgspec.ValidationError):
         decoder.typed(b'{"a": {}}')
+
+
+def test_ids_beyond_64_bits_are_refused_alike_by_both_paths() -> None:
+    """orjson makes 2**64 and 2**64 + 1 the same float: the lenient path must not give them one id
+    (nor another text than the typed path)."""
+    records = [{"odiNumber": number, "dateComplaintFiled": "11/24/2026", "summary": "Brake failure"}
+               for number in (2**64, 2**64 + 1, 2**64 - 1, 11_000_001)]
+    raw = json.dumps({"results": records}).encode()
+    typed = complaints.parse_nhtsa_complaints(raw, source=SOURCE)
+    assert [mention.id for mention in typed] == ["nhtsa-complaint:18446744073709551615", "nhtsa-complaint:11000001"]
+    assert typed == _lenient_only(complaints.parse_nhtsa_complaints, raw)

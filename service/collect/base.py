@@ -104,7 +104,9 @@ _HIDDEN = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?(?:</\1\s*>|\
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.S)
 _BREAK = re.compile(r"<\s*(?:br|/p|/div|/li|/h[1-6]|p|li|tr)\b[^>]*>", re.I)
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>|<![A-Za-z\[][^<>]*>|<\?[^<>]*>")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff\ufffe\uffff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ud800-\udfff"
+                      r"\ufeff\ufffe\uffff]")
+"""Control and invisible characters, and lone surrogates (from a JSON ``\\ud800`` escape; not encodable)."""
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
 _NEWLINES = re.compile(r"\s*\n\s*")
 _HIDDEN_HINT = re.compile(r"<(?:script|style|noscript|template)", re.I)
@@ -297,7 +299,8 @@ def parse_time(value: Any, *, naive_tz: Any = UTC) -> datetime | None:
     elif isinstance(value, bool):
         return None
     elif isinstance(value, int | float):
-        parsed = _from_epoch(float(value))
+        seconds = _as_float(value)
+        parsed = _from_epoch(seconds) if seconds is not None else None
     elif isinstance(value, str):
         parsed = _from_string(value.strip())
     else:
@@ -318,7 +321,7 @@ _EPOCH_MAX = 32_503_680_000.0
 
 
 def _from_epoch(seconds: float) -> datetime | None:
-    if seconds != seconds or seconds <= 0:  # NaN or placeholder
+    if not 0 < seconds < _INFINITY:  # NaN, infinite or placeholder
         return None
     if seconds > 1e11:  # milliseconds
         seconds /= 1000.0
@@ -334,7 +337,8 @@ def _from_string(text: str) -> datetime | None:
     if not text or len(text) > 64:
         return None
     if text.isascii() and text.isdigit():
-        return _from_epoch(float(text))
+        seconds = _as_float(text)
+        return _from_epoch(seconds) if seconds is not None else None
     iso = text[:-1] + "+00:00" if text[-1:] in "Zz" else text
     try:
         return _fromisoformat(iso)
@@ -379,24 +383,49 @@ def load_json(data: bytes, *, what: str = "payload") -> Any:
 
 
 def text_of(value: Any) -> str | None:
-    """A JSON scalar as text (strings as is, numbers formatted), ``None`` for anything else."""
+    """A JSON scalar as text (strings as is, numbers formatted), ``None`` for anything else.
+
+    Integers beyond 64 bits are ``None`` too, as are integral floats of that size: orjson turns
+    such an integer into a float silently (so distinct ids would collapse and a typed decode would
+    give another text), and no source's id or label is that large.
+
+    >>> text_of(2**64) is None, text_of(float(2**64)) is None, text_of(2**64 - 1)
+    (True, True, '18446744073709551615')
+    """
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value) if _INT_LOW <= value < _INT_HIGH else None
+    if isinstance(value, float):
+        return None if abs(value) >= _INT_FLOAT and value.is_integer() else str(value)
     return None
+
+
+_INT_LOW, _INT_HIGH = -(2**63), 2**64
+"""The integers orjson decodes as integers (beyond them it gives a float)."""
+_INT_FLOAT = 2.0**63
 
 
 def number_of(value: Any) -> float | None:
     """A non-negative finite JSON number (or digit string), ``None`` for anything else."""
     kind = type(value)
-    if kind is int or kind is float:
-        return float(value) if 0 <= value < _INFINITY else None
+    if kind is float:
+        return value if 0 <= value < _INFINITY else None
+    if kind is int or (isinstance(value, int | float) and not isinstance(value, bool)):
+        number = _as_float(value)
+        return number if number is not None and number >= 0 else None
     if isinstance(value, str) and value.isascii() and value.isdigit():
-        return float(value)
-    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < _INFINITY:
-        return float(value)
+        return _as_float(value)
     return None
+
+
+def _as_float(value: Any) -> float | None:
+    """``float(value)``, ``None`` when that is not finite (a 400-digit integer overflows)."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if -_INFINITY < number < _INFINITY else None
 
 
 def total(*values: Any) -> float:
