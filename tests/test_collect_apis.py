@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -116,3 +117,42 @@ def test_api_options() -> None:
         ("limit", 'option "limit" must be between 10 and 100, not 5')]
     assert check_options("openfda", {"search": "x", "category": "cars"}) == [
         ("category", "option \"category\" must be one of food, drug, device, not 'cars'")]
+
+
+class XSearch:
+    """X recent search as the API pages it: newest first, ``since_id``, two posts a page and a
+    ``next_token`` (the offset of the next page); ``failing`` tokens answer 503."""
+
+    def __init__(self, count: int) -> None:
+        template = json.loads(fixture("x_recent_search.json"))["data"][0]
+        self.posts = [{**template, "id": str(1861338762551009280 + n)} for n in reversed(range(count))]
+        self.failing: set[str] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        token = params.get("next_token")
+        if token in self.failing:
+            return httpx.Response(503)
+        newer = [post for post in self.posts if int(post["id"]) > int(params.get("since_id", 0))]
+        start = int(token[1:]) if token else 0
+        page = newer[start:start + 2]
+        meta: dict[str, object] = {"result_count": len(page)}
+        if page:
+            meta.update(newest_id=page[0]["id"], oldest_id=page[-1]["id"])
+        if start + 2 < len(newer):
+            meta["next_token"] = f"t{start + 2}"
+        return httpx.Response(200, json={"data": page, "meta": meta} if page else {"meta": meta})
+
+
+def test_x_a_failed_older_page_is_fetched_by_the_next_run() -> None:
+    search = XSearch(6)
+    config = source("x", query="peugeot", token="BEARER", max_pages=5, attempts=1)
+    search.failing = {"t2"}  # page 2 fails
+    first = build_collector(config, httpx.Client(transport=httpx.MockTransport(search))).collect(None, NOW)
+    assert len(first.mentions) == 2 and first.cursor["gaps"] == [{"next_token": "t2"}]
+    search.failing.clear()
+    second = build_collector(config, httpx.Client(transport=httpx.MockTransport(search))).collect(
+        json.loads(json.dumps(first.cursor)), NOW)
+    ids = [mention.id for mention in (*first.mentions, *second.mentions)]
+    assert sorted(ids) == sorted(f"x:{post['id']}" for post in search.posts)  # none lost, none twice
+    assert "gaps" not in second.cursor and second.cursor["since_id"] == search.posts[0]["id"]

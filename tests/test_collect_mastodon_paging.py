@@ -184,3 +184,80 @@ def test_link_paging_against_a_local_instance_over_real_http() -> None:
         server.server_close()
     assert len(result.mentions) == 3
     assert list(result.cursor["since"].values()) == ["113541201187654321"]
+
+
+class Timeline:
+    """A hashtag timeline as an instance serves it: newest first, ``since_id`` / ``max_id`` bounds,
+    ``limit`` statuses a page and a ``Link`` to the older page; ``failing`` max_ids answer 500."""
+
+    def __init__(self, count: int) -> None:
+        self.statuses = [{**TIMELINE[0], "id": str(113541300000000000 - n),
+                          "uri": f"https://piaille.fr/users/camille/statuses/{113541300000000000 - n}"}
+                         for n in range(count)]
+        self.failing: set[str] = set()
+
+    def add_newer(self) -> None:
+        newest = int(self.statuses[0]["id"]) + 1
+        self.statuses.insert(0, {**TIMELINE[0], "id": str(newest),
+                                 "uri": f"https://piaille.fr/users/camille/statuses/{newest}"})
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        params = request.url.params
+        if params.get("max_id") in self.failing:
+            return httpx.Response(500)
+        page = [status for status in self.statuses
+                if int(status["id"]) > int(params.get("since_id", 0))
+                and int(status["id"]) < int(params.get("max_id", 10**30))][: int(params["limit"])]
+        headers = {"Link": f'<{INSTANCE}/api/v1/timelines/tag/peugeot?limit={params["limit"]}&max_id='
+                           f'{page[-1]["id"]}>; rel="next"'} if page else {}
+        return httpx.Response(200, json=page, headers=headers)
+
+
+def _runs(timeline: Timeline, runs: int, **options: object) -> tuple[list[str], dict]:
+    ids: list[str] = []
+    cursor: dict | None = None
+    for _ in range(runs):
+        result = collector(Instance(timeline), hashtags=["peugeot"], limit=2, attempts=1, **options).collect(
+            cursor, NOW)
+        ids.extend(mention.id for mention in result.mentions)
+        cursor = json.loads(json.dumps(result.cursor))
+    return ids, cursor or {}
+
+
+def test_a_failed_older_page_is_fetched_by_the_next_run() -> None:
+    timeline = Timeline(5)
+    timeline.failing = {timeline.statuses[1]["id"]}  # page 2 answers 500
+    first, cursor = _runs(timeline, 1, max_pages=5)
+    assert len(first) == 2 and cursor["gaps"]  # the rest is owed
+    timeline.failing.clear()
+    again = collector(Instance(timeline), hashtags=["peugeot"], limit=2, attempts=1, max_pages=5).collect(cursor, NOW)
+    ids = first + [mention.id for mention in again.mentions]
+    assert sorted(ids) == sorted(f"mastodon:{status['uri']}" for status in timeline.statuses)  # none lost, none twice
+    assert "gaps" not in again.cursor
+
+
+def test_statuses_beyond_max_pages_are_fetched_by_later_runs_while_newer_ones_arrive() -> None:
+    timeline = Timeline(2)
+    ids, cursor = _runs(timeline, 1, max_pages=1)
+    for _ in range(5):
+        timeline.add_newer()  # five arrive, one page of two is fetched
+    for _ in range(5):
+        more, cursor = _runs_from(timeline, cursor)
+        ids.extend(more)
+        timeline.add_newer()
+    more, cursor = _runs_from(timeline, cursor)
+    ids.extend(more)
+    assert sorted(ids) == sorted(f"mastodon:{status['uri']}" for status in timeline.statuses)
+    more, cursor = _runs_from(timeline, cursor)  # quiet: the last owed page is found empty
+    assert more == [] and "gaps" not in cursor
+
+
+def test_without_a_since_the_backlog_beyond_max_pages_is_not_fetched() -> None:
+    timeline = Timeline(7)
+    ids, cursor = _runs(timeline, 1, max_pages=1)
+    assert len(ids) == 2 and "gaps" not in cursor and cursor["since"]
+
+
+def _runs_from(timeline: Timeline, cursor: dict) -> tuple[list[str], dict]:
+    result = collector(Instance(timeline), hashtags=["peugeot"], limit=2, attempts=1, max_pages=1).collect(cursor, NOW)
+    return [mention.id for mention in result.mentions], json.loads(json.dumps(result.cursor))

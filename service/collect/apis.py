@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.collect.base import (
+    CollectError,
     ParseError,
     as_list,
     as_mapping,
@@ -32,6 +33,7 @@ from service.collect.base import (
     text_of,
     total,
 )
+from service.collect.chains import PageChains
 from service.collect.http import Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.collect.make import Origin, mention
@@ -156,6 +158,18 @@ def _reposted(references: Any) -> str | None:
 
 
 class XCollector(JsonApiCollector):
+    """Recent search for ``query``; ``since_id`` (the newest post id seen) after the first run. A page
+    chain that stopped before posts already seen (a page failed; or ``max_pages`` was reached while
+    a ``since_id`` was known) is kept in the cursor (``gaps``: its ``next_token`` and ``since_id``)
+    and resumed by the next runs, so that a newer ``since_id`` never skips the posts between."""
+
+    MAX_GAPS = 4
+    """Most unfinished page chains kept (the newest ones)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chains = PageChains(frozenset())
+
     def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
         options = self.source.options
         params: dict[str, Any] = {
@@ -163,24 +177,73 @@ class XCollector(JsonApiCollector):
             "tweet.fields": "created_at,lang,public_metrics,author_id,referenced_tweets",
             "expansions": "author_id", "user.fields": "username,public_metrics",
         }
-        if isinstance(state.get("since_id"), str):
-            params["since_id"] = state["since_id"]
-        return [ApiRequest(url=options.get("url", X_RECENT), params=params,
-                           headers={"Authorization": f"Bearer {options['token']}"})]
+        headers = {"Authorization": f"Bearer {options['token']}"}
+        url = options.get("url", X_RECENT)
+        requests = [ApiRequest(url=url, params={**params, "since_id": state["since_id"]} if isinstance(
+            state.get("since_id"), str) else params, headers=headers)]
+        requests.extend(ApiRequest(url=url, params={**params, **gap}, headers=headers) for gap in _x_gaps(state))
+        self._chains = PageChains(frozenset(state.get("recent") or ()))
+        return requests
+
+    def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
+              ) -> Response:
+        self._chains.fetching(request)
+        try:
+            response = super().fetch(request, now, validators)
+        except CollectError as error:
+            if not error.retryable:
+                self._chains.finished()
+            raise
+        self._chains.fetched(request, response)
+        return response
 
     def next_page(self, request: ApiRequest, payload: Any) -> ApiRequest | None:
-        token = text_of(as_mapping(as_mapping(payload).get("meta")).get("next_token"))
-        return replace(request, params={**request.params, "next_token": token}) if token else None
+        return self._chains.following(_x_after(request, payload))
 
     def parse(self, data: bytes) -> list[Mention]:
-        return parse_x(data, source=self.source)
+        try:
+            found = parse_x(data, source=self.source)
+        except ParseError:
+            self._chains.finished()  # the same page would fail again
+            raise
+        return self._chains.parsed(found)
 
     def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
-        for response in responses:
-            newest = text_of(as_mapping(as_mapping(_safe_json(response)).get("meta")).get("newest_id"))
-            if newest:
-                return {"since_id": newest}
-        return {"since_id": state["since_id"]} if isinstance(state.get("since_id"), str) else {}
+        known = [state["since_id"]] if isinstance(state.get("since_id"), str) else []
+        newest = [found for response in responses if (found := _digits(text_of(as_mapping(as_mapping(
+            _safe_json(response)).get("meta")).get("newest_id"))))]
+        cursor: dict[str, Any] = {}
+        if newest or known:
+            cursor["since_id"] = max([*newest, *known], key=lambda post: (len(post), post))
+        gaps: list[dict[str, str]] = []
+        for request, response in self._chains.unfinished():
+            if response is not None:  # stopped at max_pages: resume at the next page, down to since_id
+                following = _x_after(request, _safe_json(response)) if "since_id" in request.params else None
+                if following is None:
+                    continue
+                request = following
+            gap = {key: str(request.params[key]) for key in ("next_token", "since_id") if key in request.params}
+            if "next_token" in gap and gap not in gaps:
+                gaps.append(gap)
+        if gaps:
+            cursor["gaps"] = gaps[: self.MAX_GAPS]  # the newest first
+        return cursor
+
+
+def _x_after(request: ApiRequest, payload: Any) -> ApiRequest | None:
+    token = text_of(as_mapping(as_mapping(payload).get("meta")).get("next_token"))
+    return replace(request, params={**request.params, "next_token": token}) if token else None
+
+
+def _digits(value: str | None) -> str | None:
+    return value if value is not None and value.isascii() and value.isdigit() else None
+
+
+def _x_gaps(state: Mapping[str, Any]) -> list[dict[str, str]]:
+    gaps = state.get("gaps")
+    return [gap for gap in gaps if isinstance(gap, dict) and isinstance(gap.get("next_token"), str)
+            and all(key in ("next_token", "since_id") and isinstance(value, str) for key, value in gap.items())] \
+        if isinstance(gaps, list) else []
 
 
 def _safe_json(response: Response) -> Any:

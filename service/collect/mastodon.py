@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 
 from service.collect.base import (
+    CollectError,
     ParseError,
     as_list,
     as_mapping,
@@ -30,6 +31,7 @@ from service.collect.base import (
     text_field,
     total,
 )
+from service.collect.chains import PageChains
 from service.collect.http import Response, display_url
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.collect.make import Origin, mention
@@ -80,11 +82,21 @@ class MastodonCollector(JsonApiCollector):
     ``max_id`` of the page's last status; a search pages with ``max_id`` (the v2 search answer has
     no ``Link`` header). The newest status id seen per timeline or search is kept in the cursor
     (``since``) and sent again after a restart: ``since_id`` for timelines, ``min_id`` for the
-    search, so that the instance only answers with newer statuses.
+    search, so that the instance only answers with newer statuses. A page chain that stopped
+    before statuses already seen (a page failed; or ``max_pages`` was reached while a ``since``
+    was known) is kept in the cursor (``gaps``: its ``max_id`` and lower bound) and resumed by the
+    next runs, so that a newer ``since`` never skips the statuses between.
     """
 
     _paths: frozenset[str] | set[str] = frozenset()
     """The timelines and search of the current run (cursor entries of others are dropped)."""
+
+    MAX_GAPS = 4
+    """Most unfinished page chains kept per timeline or search (the newest ones)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._chains = PageChains(frozenset())
 
     def requests(self, state: Mapping[str, Any], now: datetime) -> list[ApiRequest]:
         options = self.source.options
@@ -106,9 +118,29 @@ class MastodonCollector(JsonApiCollector):
                 params["min_id"] = since[_path(url)]
             requests.append(ApiRequest(url=url, headers=headers, params=params))
         self._paths = {_path(request.url) for request in requests}
+        gaps = _gaps(state)
+        requests.extend(ApiRequest(url=request.url, headers=headers, params={
+            **{key: value for key, value in request.params.items() if key not in _GAP_PARAMS}, **gap})
+            for request in list(requests) for gap in gaps.get(_path(request.url), ()))
+        self._chains = PageChains(frozenset(state.get("recent") or ()))
         return requests
 
+    def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
+              ) -> Response:
+        self._chains.fetching(request)
+        try:
+            response = super().fetch(request, now, validators)
+        except CollectError as error:
+            if not error.retryable:
+                self._chains.finished()
+            raise
+        self._chains.fetched(request, response)
+        return response
+
     def next_request(self, request: ApiRequest, response: Response, payload: Any) -> ApiRequest | None:
+        return self._chains.following(self._after(request, response, payload))
+
+    def _after(self, request: ApiRequest, response: Response, payload: Any) -> ApiRequest | None:
         following = next_link(response.headers.get("link"), request.url)
         if following is not None:
             url, params = following
@@ -125,9 +157,41 @@ class MastodonCollector(JsonApiCollector):
         return replace(request, params={**request.params, "max_id": oldest}) if oldest else None
 
     def parse(self, data: bytes) -> list[Mention]:
-        return parse_mastodon(data, source=self.source)
+        try:
+            found = parse_mastodon(data, source=self.source)
+        except ParseError:
+            self._chains.finished()  # the same page would fail again
+            raise
+        return self._chains.parsed(found)
 
     def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
+        """``since``: the newest status id per timeline or search; ``gaps``: where a page chain
+        stopped (an error, or ``max_pages``) before it reached statuses already seen, so that the
+        next run fetches the older statuses it missed (a newer ``since`` alone would skip them)."""
+        gaps: dict[str, list[dict[str, str]]] = {}
+        for request, response in self._chains.unfinished():
+            if response is not None:  # stopped at max_pages: resume at the page after this one,
+                if not ("since_id" in request.params or "min_id" in request.params):
+                    continue  # down to the last status seen (none yet: the backlog is not fetched)
+                try:
+                    following = self._after(request, response, load_json(response.content))
+                except ParseError:  # pragma: no cover - parse() already decoded this body
+                    continue
+                if following is None:
+                    continue
+                request = following
+            gap = {key: str(request.params[key]) for key in _GAP_PARAMS if key in request.params}
+            path = _path(request.url)
+            if "max_id" in gap and path in self._paths and gap not in gaps.setdefault(path, []):
+                gaps[path].append(gap)
+        cursor = self._since_cursor(responses, state)
+        kept = {path: sorted(found, key=lambda gap: _order(gap["max_id"]))[-self.MAX_GAPS:]
+                for path, found in gaps.items() if found}
+        if kept:
+            cursor["gaps"] = kept
+        return cursor
+
+    def _since_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
         since = {key: value for key, value in _since(state).items() if key in self._paths}  # hashtags dropped
         for response in responses:
             try:
@@ -172,6 +236,19 @@ def next_link(header: str | None, current: str) -> tuple[str, dict[str, str]] | 
             return None
         return str(link.copy_with(query=None)), dict(link.params)
     return None
+
+
+_GAP_PARAMS = ("max_id", "since_id", "min_id")
+"""The parameters of a page request that say which statuses it asks for."""
+
+
+def _gaps(state: Mapping[str, Any]) -> dict[str, list[dict[str, str]]]:
+    gaps = state.get("gaps")
+    if not isinstance(gaps, dict):
+        return {}
+    return {path: [gap for gap in found if isinstance(gap, dict) and isinstance(gap.get("max_id"), str)
+                   and all(key in _GAP_PARAMS and isinstance(value, str) for key, value in gap.items())]
+            for path, found in gaps.items() if isinstance(path, str) and isinstance(found, list)}
 
 
 def _since(state: Mapping[str, Any]) -> dict[str, str]:
