@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.collect.base import (
-    CollectError,
     ParseError,
     as_list,
     as_mapping,
@@ -33,7 +32,7 @@ from service.collect.base import (
     text_of,
     total,
 )
-from service.collect.chains import PageChains
+from service.collect.chains import ChainedCollector, PageChains
 from service.collect.http import Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.collect.make import Origin, mention
@@ -157,7 +156,7 @@ def _reposted(references: Any) -> str | None:
     return None
 
 
-class XCollector(JsonApiCollector):
+class XCollector(ChainedCollector):
     """Recent search for ``query``; ``since_id`` (the newest post id seen) after the first run. A page
     chain that stopped before posts already seen (a page failed; or ``max_pages`` was reached while
     a ``since_id`` was known) is kept in the cursor (``gaps``: its ``next_token`` and ``since_id``)
@@ -185,28 +184,11 @@ class XCollector(JsonApiCollector):
         self._chains = PageChains(frozenset(state.get("recent") or ()))
         return requests
 
-    def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
-              ) -> Response:
-        self._chains.fetching(request)
-        try:
-            response = super().fetch(request, now, validators)
-        except CollectError as error:
-            if not error.retryable:
-                self._chains.finished()
-            raise
-        self._chains.fetched(request, response)
-        return response
-
     def next_page(self, request: ApiRequest, payload: Any) -> ApiRequest | None:
         return self._chains.following(_x_after(request, payload))
 
     def parse(self, data: bytes) -> list[Mention]:
-        try:
-            found = parse_x(data, source=self.source)
-        except ParseError:
-            self._chains.finished()  # the same page would fail again
-            raise
-        return self._chains.parsed(found)
+        return self.parsed(lambda: parse_x(data, source=self.source))
 
     def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
         known = [state["since_id"]] if isinstance(state.get("since_id"), str) else []

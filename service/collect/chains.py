@@ -11,8 +11,12 @@ fetch, :meth:`parsed` with each page's mentions and :meth:`following` with each 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
+from service.collect.base import CollectError, ParseError
 from service.collect.http import Response
-from service.collect.jsonapi import ApiRequest
+from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.domain import Mention
 
 
@@ -50,3 +54,32 @@ class PageChains:
 
     def unfinished(self) -> list[tuple[ApiRequest, Response | None]]:
         return [state for state in self._state if state is not None]
+
+
+class ChainedCollector(JsonApiCollector):
+    """A JSON API collector whose fetches and parses keep its :class:`PageChains` informed (Mastodon, X):
+    a request that fails for good, or a page that does not parse, ends its chain; one that may work
+    on a retry leaves the chain unfinished, to be resumed by the next run."""
+
+    _chains: PageChains
+
+    def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
+              ) -> Response:
+        self._chains.fetching(request)
+        try:
+            response = super().fetch(request, now, validators)
+        except CollectError as error:
+            if not error.retryable:
+                self._chains.finished()
+            raise
+        self._chains.fetched(request, response)
+        return response
+
+    def parsed(self, parse: Callable[[], list[Mention]]) -> list[Mention]:
+        """``parse()``'s mentions, told to the chains; a page that does not parse ends its chain."""
+        try:
+            found = parse()
+        except ParseError:
+            self._chains.finished()  # the same page would fail again
+            raise
+        return self._chains.parsed(found)

@@ -18,7 +18,6 @@ from urllib.parse import quote
 import httpx
 
 from service.collect.base import (
-    CollectError,
     ParseError,
     as_list,
     as_mapping,
@@ -31,9 +30,9 @@ from service.collect.base import (
     text_field,
     total,
 )
-from service.collect.chains import PageChains
+from service.collect.chains import ChainedCollector, PageChains
 from service.collect.http import Response, display_url
-from service.collect.jsonapi import ApiRequest, JsonApiCollector
+from service.collect.jsonapi import ApiRequest
 from service.collect.make import Origin, mention
 from service.domain import Mention
 
@@ -74,7 +73,7 @@ def _mention(status: Mapping[str, Any], origin: Origin) -> Mention | None:
         f"mastodon:{original}" if original else None)
 
 
-class MastodonCollector(JsonApiCollector):
+class MastodonCollector(ChainedCollector):
     """The newest statuses of each of ``hashtags`` and of the ``query`` search on ``instance``.
 
     Paging (up to ``max_pages`` per request and run): a hashtag timeline follows the ``Link``
@@ -125,18 +124,6 @@ class MastodonCollector(JsonApiCollector):
         self._chains = PageChains(frozenset(state.get("recent") or ()))
         return requests
 
-    def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
-              ) -> Response:
-        self._chains.fetching(request)
-        try:
-            response = super().fetch(request, now, validators)
-        except CollectError as error:
-            if not error.retryable:
-                self._chains.finished()
-            raise
-        self._chains.fetched(request, response)
-        return response
-
     def next_request(self, request: ApiRequest, response: Response, payload: Any) -> ApiRequest | None:
         return self._chains.following(self._after(request, response, payload))
 
@@ -157,12 +144,7 @@ class MastodonCollector(JsonApiCollector):
         return replace(request, params={**request.params, "max_id": oldest}) if oldest else None
 
     def parse(self, data: bytes) -> list[Mention]:
-        try:
-            found = parse_mastodon(data, source=self.source)
-        except ParseError:
-            self._chains.finished()  # the same page would fail again
-            raise
-        return self._chains.parsed(found)
+        return self.parsed(lambda: parse_mastodon(data, source=self.source))
 
     def extra_cursor(self, responses: list[Response], state: Mapping[str, Any]) -> dict[str, Any]:
         """``since``: the newest status id per timeline or search; ``gaps``: where a page chain
