@@ -26,6 +26,7 @@ from service.api.metrics import ServiceMetrics
 from service.api.runtime import Runtime
 from service.api.server import ApiServer, parse_listen
 from service.clock import Clock, SystemClock
+from service.collect.registry import secret_values
 from service.config import Config
 from service.detect.resemblance import load_archetypes
 from service.enrich.enricher import Enricher
@@ -88,11 +89,6 @@ def build_pipeline(config: Config, store: Store, clock: Clock, notifiers: Mappin
                     dispatcher=dispatcher)
 
 
-SECRET_OPTIONS = ("token", "key", "client_secret", "password", "api_key")
-"""Source options that hold credentials: their values are masked wherever they would be logged."""
-SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key", "x-auth-token", "cookie"})
-
-
 def config_secrets(config: Config) -> list[str | None]:
     """Every secret value the configuration and the environment hold (masked in the logs)."""
     values: list[str | None] = [os.environ.get(name) for name in (
@@ -102,10 +98,7 @@ def config_secrets(config: Config) -> list[str | None]:
                    *(hook.url for hook in hooks), *(hook.secret for hook in hooks)):
         values.append(secret.reveal() if secret is not None else None)
     for source in config.sources.values():  # API keys, tokens and credentials of the sources
-        options = source.options
-        values.extend(str(options[name]) for name in SECRET_OPTIONS if options.get(name))
-        headers = options.get("headers") or {}
-        values.extend(str(value) for name, value in headers.items() if name.lower() in SECRET_HEADERS and value)
+        values.extend(secret_values(source.type, source.options))
     return values
 
 

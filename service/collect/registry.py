@@ -32,6 +32,8 @@ class Option:
     ``int-list``, ``str-map`` (mapping of strings to strings)."""
     required: bool = False
     check: Check | None = None
+    secret: bool = False
+    """A credential (token, API key, client secret): its value is masked wherever it could be logged."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -94,6 +96,9 @@ COMMON_OPTIONS: Mapping[str, Option] = {
 }
 """Options every HTTP source type accepts."""
 
+SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key", "x-auth-token", "cookie"})
+"""Header names (lower case) whose values in a source's ``headers`` option are credentials."""
+
 
 def _kind_ok(kind: str, value: Any) -> bool:
     match kind:
@@ -133,6 +138,18 @@ def _types() -> dict[str, SourceType]:
 
 def known_types() -> list[str]:
     return sorted(_types())
+
+
+def secret_values(type: str, options: Mapping[str, Any]) -> list[str]:
+    """The credentials among a source's ``options``: values of the type's secret options and of
+    credential headers (to be masked in the logs)."""
+    declared = _types().get(type)
+    found = [str(value) for name, value in options.items()
+             if value and declared is not None and (option := declared.options.get(name)) is not None and option.secret]
+    headers = options.get("headers")
+    if isinstance(headers, Mapping):
+        found += [str(value) for name, value in headers.items() if value and str(name).lower() in SECRET_HEADERS]
+    return found
 
 
 def check_options(type: str, options: Mapping[str, Any]) -> list[tuple[str, str]]:

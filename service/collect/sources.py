@@ -16,7 +16,8 @@ from service.collect.rss import RssCollector
 
 _URL = Option(kind="str", check=http_url)
 _QUERY = Option(kind="str", required=True, check=not_empty)
-_TOKEN = Option(kind="str", check=not_empty)
+_TOKEN = Option(kind="str", check=not_empty, secret=True)
+_REQUIRED_TOKEN = Option(kind="str", required=True, check=not_empty, secret=True)
 _PAGES = Option(kind="int", check=between(1, 10))
 _FEED_OPTIONS = {"url": Option(kind="str", required=True, check=http_url)}
 _VEHICLE_OPTIONS = {
@@ -39,7 +40,7 @@ SOURCE_TYPES: tuple[SourceType, ...] = (
     }),
     SourceType(name="reddit", build=RedditCollector, together=(("client_id", "client_secret"),),
                exclusive=(("token", "client_id"),), options={
-        "max_pages": _PAGES, "client_id": _TOKEN, "client_secret": _TOKEN,
+        "max_pages": _PAGES, "client_id": Option(kind="str", check=not_empty), "client_secret": _TOKEN,
         "query": _QUERY, "subreddits": Option(kind="str-list"), "token": _TOKEN,
         "limit": Option(kind="int", check=between(1, 100)), "url": _URL,
     }),
@@ -71,13 +72,13 @@ SOURCE_TYPES: tuple[SourceType, ...] = (
     }),
     SourceType(name="youtube", build=YouTubeCollector, options={
         "max_pages": _PAGES,
-        "query": _QUERY, "key": Option(kind="str", required=True, check=not_empty),
+        "query": _QUERY, "key": _REQUIRED_TOKEN,
         "region": Option(kind="str", check=not_empty), "limit": Option(kind="int", check=between(1, 50)),
         "url": _URL,
     }),
     SourceType(name="x", build=XCollector, options={
         "max_pages": _PAGES,
-        "query": _QUERY, "token": Option(kind="str", required=True, check=not_empty),
+        "query": _QUERY, "token": _REQUIRED_TOKEN,
         "limit": Option(kind="int", check=between(10, 100)), "url": _URL,
     }),
     SourceType(name="openfda", build=OpenFdaCollector, options={
