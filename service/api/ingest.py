@@ -143,7 +143,7 @@ async def ingest_mentions(request: Request) -> JSONResponse:
     except StoreError as exc:
         if not exc.retryable:
             raise
-        if getattr(runtime, "atomic_ingest", False) or getattr(runtime.store, "atomic_ingest", False):
+        if runtime.atomic_ingest:
             advice = "nothing was ingested, send the request again"
         else:  # marked as seen and counted are separate steps on this store: say what a resend can and cannot do
             advice = ("send the request again (mentions already counted are skipped); mentions of this request "

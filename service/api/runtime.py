@@ -122,6 +122,11 @@ class Runtime:
             self.timeline.add(alert.incident_id, alert_event(alert))
         return alerts
 
+    @property
+    def atomic_ingest(self) -> bool:
+        """Whether a failed ingest kept nothing of its batch (the store runs it as one transaction)."""
+        return bool(getattr(self.store, "atomic_ingest", False))
+
     def housekeep(self) -> int:
         """Remove buckets and example mentions past the retention horizon (:mod:`service.housekeeping`)."""
         return housekeep(self.store, self.clock.now())
