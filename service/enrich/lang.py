@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import scipy.sparse as sp
 
 from service.enrich.lid_model import FastTextLid, LidFormatError
+from service.enrich.rows import gather, with_room
 
 UNDETERMINED = "und"
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|#|\\u[0-9a-fA-F]{4}")
@@ -161,17 +161,11 @@ class LanguageIdentifier:
             pointers.append(len(rows))
         if new:
             needed = first + len(new)
-            if needed > len(self._table):
-                grown = np.zeros((max(needed, 2 * len(self._table)), self._table.shape[1]))
-                grown[:first] = self._table[:first]
-                self._table = grown
+            self._table = with_room(self._table, first, needed)
             self._table[first:needed] = [self._token_row(token) for token in new]
         if len(texts) <= _SMALL_BATCH:  # cheaper than building a sparse matrix
             return np.array([self._table[rows[a:b]].sum(axis=0) for a, b in itertools.pairwise(pointers)])
-        ones = np.ones(len(rows))
-        selection = sp.csr_matrix((ones, np.asarray(rows, dtype=np.int64), np.asarray(pointers, dtype=np.int64)),
-                                  shape=(len(texts), len(self._table)))
-        return np.asarray(selection @ self._table)
+        return gather(rows, pointers, self._table)
 
     def _token_row(self, token: str) -> np.ndarray:
         """fastText row sum, row count, letters, words, French and English function words of a token."""

@@ -40,6 +40,7 @@ import scipy.sparse as sp
 
 from service.domain import Label, Score
 from service.enrich.lang import UNDETERMINED, detect_languages
+from service.enrich.rows import gather, with_room
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "negativity.skops"
 MODEL_FORMAT = "crisiswatch-negativity/2"
@@ -256,11 +257,8 @@ class FastLinear:
             ids += self._featurizer.char_terms(word)
             indptr.append(len(ids))
         needed = first + len(words)
-        if needed > len(self._char_table):
-            grown = np.zeros((max(needed, 2 * len(self._char_table)), self._classes + 1))
-            grown[:first] = self._char_table[:first]
-            self._char_table = grown
-        self._char_table[first:needed] = _gather(ids, indptr, self._ngram_table)
+        self._char_table = with_room(self._char_table, first, needed)
+        self._char_table[first:needed] = gather(ids, indptr, self._ngram_table)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Linear class scores of raw texts (one row per text)."""
@@ -289,8 +287,8 @@ class FastLinear:
             char_ptr.append(len(char_rows))
         if new_words:
             self._fill(new_words, first)
-        word_sums = _gather(word_ids, word_ptr, self._word_table)
-        char_sums = _gather(char_rows, char_ptr, self._char_table)
+        word_sums = gather(word_ids, word_ptr, self._word_table)
+        char_sums = gather(char_rows, char_ptr, self._char_table)
         k = self._classes
         scores = word_sums[:, :k] / _norm(word_sums[:, k]) + char_sums[:, :k] / _norm(char_sums[:, k])
         if len(self._dense_coef):
@@ -300,14 +298,6 @@ class FastLinear:
 
 def _table(coef: np.ndarray, idf: np.ndarray) -> np.ndarray:
     return np.column_stack([coef.T * idf[:, None], idf**2])
-
-
-def _gather(ids: list[int], indptr: list[int], table: np.ndarray) -> np.ndarray:
-    """Per-text sums of ``table`` rows (``ids[indptr[i]:indptr[i + 1]]`` for text ``i``)."""
-    ones = np.ones(len(ids))
-    selection = sp.csr_matrix((ones, np.asarray(ids, dtype=np.int64), np.asarray(indptr, dtype=np.int64)),
-                              shape=(len(indptr) - 1, len(table)))
-    return np.asarray(selection @ table)
 
 
 def _norm(squares: np.ndarray) -> np.ndarray:
