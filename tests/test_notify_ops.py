@@ -98,9 +98,8 @@ def test_a_failing_source_alerts_the_ops_channel_once_then_recovers(fake_slack: 
     store = SQLiteStore(str(tmp_path / "cw.db"))
     try:
         run = _runner(store, clock, state, notifier, fail_after=3)
-        for _ in range(6):
-            run.run_source("google-news")
-            clock.advance(timedelta(minutes=5))
+        _fail_three_runs(run, clock)
+        _fail_three_runs(run, clock)
         [alert] = fake_slack.top_level(fake_slack.channel_id("#ops"))
         assert alert.text is not None and alert.text.startswith(":warning: *crisiswatch: a source keeps failing*")
         assert 'source "google-news" has failed 3 times in a row' in alert.text
@@ -180,9 +179,7 @@ def test_an_ops_alert_that_could_not_be_sent_is_retried_after_later_runs_even_ac
     store = SQLiteStore(str(tmp_path / "cw.db"))
     try:
         run = _runner(store, clock, state, notifier, fail_after=3)
-        for _ in range(3):
-            run.run_source("google-news")
-            clock.advance(timedelta(minutes=5))
+        _fail_three_runs(run, clock)
         assert len(hooks.requests) == 1  # the alert was tried, and refused by the endpoint
         run.run_source("google-news")
         assert len(hooks.requests) == 2  # retried after the next run
