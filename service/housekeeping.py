@@ -4,8 +4,9 @@ rest every :data:`HOUSEKEEPING_EVERY`, so a service that runs for years does not
 Detection does not need old buckets: each brand's detector carries its baselines in its own saved
 state. What goes: buckets and example mentions that start before ``now - RETENTION`` and, on SQLite,
 the processed-id markers recorded before then (a mention re-delivered after that long would only be
-counted in a bucket that is itself gone). On Redis, the markers written by scale-out workers expire on
-their own; those of a single process on Redis (``mark_seen`` shards) are not pruned yet.
+counted in a bucket that is itself gone). On Redis, the markers of counted mentions (written by a
+single process and by scale-out workers alike, :meth:`service.pipeline.Pipeline.count_once`) expire
+on their own.
 """
 
 from __future__ import annotations

@@ -37,7 +37,8 @@ from service.domain import (
 from service.enrich.enricher import Enricher
 from service.incidents import advance
 from service.notify.outbox import Dispatcher
-from service.store.base import Store, StoreError, batch
+from service.store import DAY_US, to_us
+from service.store.base import CountsOnce, Store, StoreError, batch
 
 log = logging.getLogger("crisiswatch.pipeline")
 
@@ -48,6 +49,10 @@ EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
 HOUR = timedelta(hours=1)
+COUNTED_KEPT_DAYS = 3
+"""On a count-once store (:class:`~service.store.base.CountsOnce`), how many days the markers of the
+mentions counted on one day are kept after the last one was counted: a mention delivered or collected
+again within that time is not counted twice."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -104,22 +109,73 @@ class Pipeline:
         """Incidents changed by the running tick, saved at its end (one write each, not one per bucket)."""
         self.undispatched: list[Alert] = []
         """Alert events of a tick whose transaction failed: dispatched by the next tick that commits."""
+        self.counts_once = isinstance(store, CountsOnce)
+        """The store counts and marks mentions in one atomic step (:meth:`count_once`)."""
 
     # -- ingest --------------------------------------------------------------------------------
     def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
         unique = list({m.id: m for m in mentions}.values())
+        if self.counts_once:
+            return self._ingest_once(mentions, unique)
         # One store transaction (SQLite): the batch is marked seen and counted whole, or not at all.
         with self.lock, batch(self.store):
             new_ids = self.store.mark_seen([m.id for m in unique], self.clock.now())
             fresh = [m for m in unique if m.id in new_ids]
             result = self.enricher.enrich(fresh)
             self.store.add_to_buckets(self.deltas(result.enriched))
-            self.store.add_exemplars(self.exemplars(result.enriched), EXEMPLARS_PER_HOUR)
-            for item in result.enriched:
-                if item.brand not in self.next_bucket:
-                    self.start_brand(item.brand, item.mention.published_at)
+            self._kept(result.enriched)
         return IngestResult(received=len(mentions), duplicates=len(mentions) - len(fresh),
                             unattributed=result.unattributed, accepted=len(fresh) - result.unattributed)
+
+    def _ingest_once(self, mentions: Sequence[Mention], unique: list[Mention]) -> IngestResult:
+        """Ingest on a count-once store (Redis): enrich everything, then count each brand's mentions
+        and mark them counted in one atomic step. A batch that failed half way is safe to send again:
+        what was counted is skipped, the rest is counted."""
+        with self.lock:
+            result = self.enricher.enrich(unique)
+            counted = self.count_once(result.enriched)
+            self._kept(counted)
+        attributed = len(unique) - result.unattributed
+        fresh = len({item.mention.id for item in counted})
+        return IngestResult(received=len(mentions), duplicates=len(mentions) - len(unique) + attributed - fresh,
+                            unattributed=result.unattributed, accepted=fresh)
+
+    def _kept(self, counted: Sequence[Enriched]) -> None:
+        """After ``counted`` were counted: keep the example mentions, start evaluating new brands."""
+        self.store.add_exemplars(self.exemplars(counted), EXEMPLARS_PER_HOUR)
+        for item in counted:
+            if item.brand not in self.next_bucket:
+                self.start_brand(item.brand, item.mention.published_at)
+
+    def count_once(self, enriched: Sequence[Enriched], keep_days: int = COUNTED_KEPT_DAYS) -> list[Enriched]:
+        """Count each brand's mentions in its buckets at most once each, on a count-once store (one
+        round trip for all the brands; again for a brand whose batch held mentions already counted,
+        without them). Returns the items counted now."""
+        store = self.store
+        if not isinstance(store, CountsOnce):
+            raise TypeError(f"{type(store).__name__} does not count mentions once: use ingest()")
+        by_brand: dict[str, list[Enriched]] = defaultdict(list)
+        for item in enriched:
+            by_brand[item.brand].append(item)
+        counted: list[Enriched] = []
+        pending = {brand: items for brand, items in sorted(by_brand.items()) if items}
+        while pending:
+            batches = []
+            for brand, items in pending.items():
+                ids: dict[int, list[str]] = defaultdict(list)
+                for item in items:
+                    ids[to_us(item.mention.published_at) // DAY_US].append(item.mention.id)
+                batches.append((brand, self.deltas(items), ids))
+            done = store.add_to_buckets_once_many(batches, keep_days)
+            again = {}
+            for brand, items in pending.items():
+                if not done[brand]:
+                    counted.extend(items)
+                    continue
+                log.info("%d mentions of %s already counted, skipped", len(done[brand]), brand)
+                again[brand] = [item for item in items if item.mention.id not in done[brand]]
+            pending = {brand: items for brand, items in again.items() if items}
+        return counted
 
     def deltas(self, enriched: Iterable[Enriched]) -> list[Bucket]:
         """Counts to add per (brand, bucket), merged over the batch."""

@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +18,7 @@ from service.app import build_pipeline
 from service.clock import SystemClock
 from service.config import Config, load_config
 from service.domain import Enriched, Mention
+from service.pipeline import COUNTED_KEPT_DAYS, Pipeline
 from service.scale.roles import Scheduler, connect
 from service.scale.stream import MentionStream, NotLeader
 from service.scale.worker import Worker, WorkerSettings
@@ -157,13 +158,13 @@ def test_unfenced_writers_are_not_affected(clean_redis_url: str) -> None:
 
 # -- poison entries: the dead-letter stream ---------------------------------------------------------
 
-class BuggyWorker(Worker):
-    """A real worker with a deliberate bug: counting the mention ``poison`` always fails."""
+class BuggyPipeline(Pipeline):
+    """A real pipeline with a deliberate bug: counting the mention ``poison`` always fails."""
 
-    def _count_once(self, by_brand: dict[str, list[Enriched]]) -> int:
-        if any(item.mention.id == "poison" for items in by_brand.values() for item in items):
+    def count_once(self, enriched: Sequence[Enriched], keep_days: int = COUNTED_KEPT_DAYS) -> list[Enriched]:
+        if any(item.mention.id == "poison" for item in enriched):
             raise RuntimeError("cannot count this mention")
-        return super()._count_once(by_brand)
+        return super().count_once(enriched, keep_days)
 
 
 def _wait(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
@@ -183,10 +184,11 @@ def test_poison_entries_go_to_the_dead_letter_stream_and_the_rest_is_counted(cle
     stream.add([_mention(f"ok-{i}") for i in range(3)] + [_mention("poison")] + [_mention("ok-3")])
     client.xadd(stream.name, {"m": '["half a record"'})  # does not decode: never retried
     client.xadd(stream.name, {"m": '["x",1,"t",null,"podcast",null,null,null,null,null,null,null,null]'})
-    worker = BuggyWorker(stream=stream, store=store, name="w1", clock=SystemClock(),
-                         pipeline=build_pipeline(config, store, SystemClock(), {}),
-                         settings=WorkerSettings(batch=50, block_ms=50, backoff_base=0.01, backoff_cap=0.02,
-                                                 max_failures=3))
+    pipeline = build_pipeline(config, store, SystemClock(), {})
+    pipeline.__class__ = BuggyPipeline  # the service's own pipeline, with the bug
+    worker = Worker(stream=stream, store=store, name="w1", clock=SystemClock(), pipeline=pipeline,
+                    settings=WorkerSettings(batch=50, block_ms=50, backoff_base=0.01, backoff_cap=0.02,
+                                            max_failures=3))
     stop = threading.Event()
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()

@@ -145,9 +145,8 @@ async def ingest_mentions(request: Request) -> JSONResponse:
             raise
         if runtime.atomic_ingest:
             advice = "nothing was ingested, send the request again"
-        else:  # marked as seen and counted are separate steps on this store: say what a resend can and cannot do
-            advice = ("send the request again (mentions already counted are skipped); mentions of this request "
-                      "marked as seen before the failure may stay uncounted")
+        else:  # a count-once store (Redis) may have counted some brands' mentions before the failure
+            advice = "send the request again: mentions already counted are skipped, the others are counted"
         return JSONResponse({"error": f"{exc}; {advice}", "accepted": 0,
                              "rejected": parsed.rejected, "errors": parsed.errors}, status_code=503,
                             headers={"Retry-After": "5"})

@@ -124,7 +124,9 @@ class Runtime:
 
     @property
     def atomic_ingest(self) -> bool:
-        """Whether a failed ingest kept nothing of its batch (the store runs it as one transaction)."""
+        """Whether a failed ingest kept nothing of its batch (the store runs it as one transaction);
+        otherwise the store counts each mention once (:class:`~service.store.base.CountsOnce`), so a
+        resend counts exactly what the failure left out."""
         return bool(getattr(self.store, "atomic_ingest", False))
 
     def housekeep(self) -> int:

@@ -22,19 +22,17 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import redis
 
 from service.clock import Clock
-from service.domain import Enriched, Mention
-from service.pipeline import EXEMPLARS_PER_HOUR, Pipeline
+from service.domain import Mention
+from service.pipeline import COUNTED_KEPT_DAYS, EXEMPLARS_PER_HOUR, Pipeline
 from service.scale.stream import Entry, MentionStream
-from service.store import to_us
 from service.store.base import StoreError
-from service.store.redis import DAY_US, RedisStore
+from service.store.redis import RedisStore
 
 log = logging.getLogger("crisiswatch.scale.worker")
 
@@ -49,7 +47,7 @@ class WorkerSettings:
     """Entries pending this long in another consumer are taken over (that consumer is presumed dead)."""
     claim_every: float = 5.0
     """Seconds between two ``XAUTOCLAIM`` sweeps."""
-    keep_days: int = 3
+    keep_days: int = COUNTED_KEPT_DAYS
     """Processed-id markers of a brand-day are kept this many days after its last mention was counted
     (a mention redelivered, or collected again, within that time is not counted twice)."""
     backoff_base: float = 0.1
@@ -120,38 +118,11 @@ class Worker:
         counted = 0
         if unique:
             enriched = self.pipeline.enricher.enrich(list(unique.values())).enriched
-            by_brand: dict[str, list[Enriched]] = defaultdict(list)
-            for item in enriched:
-                by_brand[item.brand].append(item)
-            counted = self._count_once(by_brand)
+            counted = len(self.pipeline.count_once(enriched, self.settings.keep_days))
             self.store.add_exemplars(Pipeline.exemplars(enriched), EXEMPLARS_PER_HOUR)
         self.stream.ack([entry.id for entry in entries], forget_failures=retried)
         self.processed += len(entries)
         self.last_batch_at = self.clock.monotonic()
-        return counted
-
-    def _count_once(self, by_brand: dict[str, list[Enriched]]) -> int:
-        """Count each brand's mentions in its buckets, at most once each (one round trip for all the
-        brands; again for a brand whose batch held mentions already counted, without them)."""
-        counted = 0
-        pending = {brand: items for brand, items in sorted(by_brand.items()) if items}
-        while pending:
-            batches = []
-            for brand, items in pending.items():
-                ids: dict[int, list[str]] = defaultdict(list)
-                for item in items:
-                    ids[to_us(item.mention.published_at) // DAY_US].append(item.mention.id)
-                batches.append((brand, self.pipeline.deltas(items), ids))
-            done = self.store.add_to_buckets_once_many(batches, self.settings.keep_days)
-            again = {}
-            for brand, items in pending.items():
-                if not done[brand]:
-                    counted += len(items)
-                    continue
-                log.info("%s: %d mentions of %s already counted (redelivered), skipped", self.name,
-                         len(done[brand]), brand)
-                again[brand] = [item for item in items if item.mention.id not in done[brand]]
-            pending = {brand: items for brand, items in again.items() if items}
         return counted
 
     # -- the loop --------------------------------------------------------------------------------

@@ -48,6 +48,11 @@ def expired(silence: Silence, at: datetime) -> Silence:
 
 # -- time --------------------------------------------------------------------------------------
 
+DAY_US = 86_400_000_000
+HOUR_US = 3_600_000_000
+"""A day and an hour in microseconds (the unit of :func:`to_us`)."""
+
+
 def to_us(instant: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime (exact; naive ones are refused)."""
     return (ensure_utc(instant) - EPOCH) // _MICRO

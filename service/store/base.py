@@ -13,7 +13,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from service.domain import Bucket, Exemplar, Incident
 
@@ -207,6 +207,22 @@ class Store(Protocol):
         ...
 
     def close(self) -> None:
+        ...
+
+
+@runtime_checkable
+class CountsOnce(Protocol):
+    """A store that counts each brand's mentions and marks their ids as counted in one atomic step
+    (Redis: one script per brand), instead of :meth:`Store.mark_seen` then :meth:`Store.add_to_buckets`.
+    Whatever fails in between, a mention is counted once or not at all, so a batch is always safe to
+    process again (:meth:`service.pipeline.Pipeline.count_once`)."""
+
+    def add_to_buckets_once_many(self, batches: Sequence[tuple[str, Iterable[Bucket], Mapping[int, Sequence[str]]]],
+                                 keep_days: int) -> dict[str, set[str]]:
+        """For each ``(brand, deltas, ids)`` (``ids``: day since the epoch -> mention ids published
+        that day): unless one of the ids was already counted, add the deltas and mark the ids, in one
+        atomic step; return brand -> the ids found already counted (nothing of that brand changed
+        then). Markers of a day live ``keep_days`` days after the last id of that day was marked."""
         ...
 
 

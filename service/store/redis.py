@@ -32,6 +32,8 @@ from redis.retry import Retry
 
 from service.domain import Bucket, Exemplar, Incident, frozen_map
 from service.store import (
+    DAY_US,
+    HOUR_US,
     brand_of_state,
     detector_state_name,
     expired,
@@ -44,8 +46,6 @@ from service.store.base import OutboxItem, Silence, StoreError
 from service.store.keys import DEFAULT_PREFIX, Keys
 from service.store.packed import keep_best, pack_exemplars, rank, unpack_exemplars
 
-DAY_US = 86_400_000_000
-HOUR_US = 3_600_000_000
 PREFETCH_HOURS = 24 * 8
 """Longest range (hours) :meth:`RedisStore.prefetched` reads up front; longer ones are read on demand."""
 _RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
