@@ -19,7 +19,7 @@ from service.domain import Mention
 from service.scale.lease import Lease
 from service.scale.roles import connect, run_worker
 from service.scale.stream import MentionStream, NotLeader, parse_id
-from service.scale.worker import Worker, WorkerSettings
+from service.scale.worker import Worker, WorkerSettings, retryable
 from service.store.base import StoreError
 from service.store.redis import RedisStore
 
@@ -259,3 +259,52 @@ def test_deliveries_reads_only_the_consumers_own_pending_entries(url: str) -> No
     assert stream.deliveries(mine, "w1") == {entry_id: 2 for entry_id in mine}
     assert stream.deliveries(everything[:3], "w1") == {}
     assert len(stream.deliveries(everything, "other")) == 270
+
+
+# -- a full or read-only server is waited out, never dead-lettered ------------------------------------
+
+def _fill(client: redis.Redis) -> None:
+    """Write until the server refuses for lack of memory (``maxmemory`` with ``noeviction``)."""
+    with pytest.raises(redis.exceptions.OutOfMemoryError):
+        for i in range(100_000):
+            client.set(f"ballast:{i}", "x" * 1000)
+
+
+def test_a_full_server_is_waited_out_and_nothing_goes_to_the_dead_letters(
+        private_redis: Callable[..., int], config: Config) -> None:
+    port = private_redis("--maxmemory", "4mb", "--maxmemory-policy", "noeviction")
+    url = f"redis://127.0.0.1:{port}/0"
+    w = worker(url, config, "w1", batch=50, block_ms=50, backoff_base=0.01, backoff_cap=0.05)
+    w.stream.ensure_group()
+    w.stream.add(mentions(20))
+    entries = w.stream.read("w1", count=50, block_ms=100)
+    client = redis.Redis.from_url(url)
+    _fill(client)
+    with pytest.raises(Exception) as full:
+        w.process(entries)
+    assert retryable(full.value), full.value
+    assert w._failed(entries, full.value, 0.0) == entries  # held for a retry as they are, not isolated
+    assert w.stream.dead_letter_count() == 0
+    with pytest.raises(StoreError) as refused:
+        w.store.save_state("probe", {"x": 1})
+    assert refused.value.retryable and "maxmemory" in str(refused.value)
+
+    client.config_set("maxmemory", "0")  # memory freed by the operator
+    assert w.process(entries) == 20
+    assert counted(w.store) == 20 and w.stream.pending() == 0
+    client.close()
+
+
+def test_a_read_only_replica_is_a_retryable_error(private_redis: Callable[..., int], config: Config) -> None:
+    primary = private_redis()
+    replica = private_redis("--replicaof", "127.0.0.1", str(primary))
+    store = RedisStore(f"redis://127.0.0.1:{replica}/0")
+    with pytest.raises(StoreError) as refused:
+        store.save_state("probe", {"x": 1})
+    assert refused.value.retryable and "read only" in str(refused.value)
+    client = redis.Redis(port=replica)
+    with pytest.raises(redis.ResponseError) as raw:
+        client.set("probe", "1")
+    assert retryable(raw.value)
+    client.close()
+    store.close()

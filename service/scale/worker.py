@@ -32,7 +32,7 @@ from service.domain import Mention
 from service.pipeline import COUNTED_KEPT_DAYS, EXEMPLARS_PER_HOUR, Pipeline
 from service.scale.stream import Entry, MentionStream
 from service.store.base import StoreError
-from service.store.redis import RedisStore
+from service.store.redis import RedisStore, retryable_reply
 
 log = logging.getLogger("crisiswatch.scale.worker")
 
@@ -74,17 +74,13 @@ class Backoff:
         self.failures = 0
 
 
-_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
-"""Error replies of a server that is starting, busy or failing over (the same as the store's)."""
-
-
 def retryable(exc: BaseException) -> bool:
     """Whether ``exc`` means Redis is (temporarily) unavailable, so retrying the same work later can
     succeed; any other error (a wrong type, a script error, a refused write) is the work's own fault."""
     if isinstance(exc, StoreError):
         return exc.retryable
     if isinstance(exc, redis.ResponseError):
-        return str(exc).startswith(_RETRYABLE_REPLIES)
+        return retryable_reply(exc)
     return isinstance(exc, (redis.ConnectionError, redis.TimeoutError))
 
 

@@ -48,7 +48,20 @@ from service.store.packed import keep_best, pack_exemplars, rank, unpack_exempla
 
 PREFETCH_HOURS = 24 * 8
 """Longest range (hours) :meth:`RedisStore.prefetched` reads up front; longer ones are read on demand."""
-_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY")
+_RETRYABLE_ERRORS = (redis.exceptions.ReadOnlyError, redis.exceptions.TryAgainError,
+                     redis.exceptions.ClusterDownError, redis.exceptions.OutOfMemoryError,
+                     redis.exceptions.BusyLoadingError)
+_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM")
+
+
+def retryable_reply(exc: redis.ResponseError) -> bool:
+    """Whether an error reply means a server that is starting, busy, failing over or full (``OOM``:
+    until memory is freed, e.g. by trimming or by an operator), so the same command can succeed
+    later, rather than a refusal it would give again (a wrong type, a script error). redis-py turns
+    most of these codes into exception classes and strips the code from the message; the others
+    keep it."""
+    return isinstance(exc, _RETRYABLE_ERRORS) or str(exc).startswith(_RETRYABLE_REPLIES)
+
 
 class FencedOut(StoreError):
     """A write made under a scheduler fencing token older than one already seen by that part of the
@@ -75,7 +88,7 @@ def _translated(method: Callable[P, R]) -> Callable[P, R]:
         except redis.ResponseError as exc:
             if "NOTLEADER" in str(exc):
                 raise FencedOut(f"redis store refused a write: {exc}") from exc
-            retryable = str(exc).startswith(_RETRYABLE_REPLIES)
+            retryable = retryable_reply(exc)
             raise StoreError(f"redis store refused a command: {exc}", retryable=retryable) from exc
         except redis.RedisError as exc:
             raise StoreError(f"redis store: {exc}", retryable=True) from exc
