@@ -462,3 +462,40 @@ def test_no_bucket_is_repeated_or_skipped_at_a_change() -> None:
 def test_unknown_timezone_is_refused() -> None:
     with pytest.raises(ValueError, match=r"unknown time zone 'Mars/Olympus' \(use an IANA name"):
         VolumeParams(timezone="Mars/Olympus")
+
+
+def test_a_changed_timezone_moves_the_weekly_learning_with_the_clock() -> None:
+    """A brand whose ``detection.timezone`` changes keeps its weekly rhythm: the state says which clock
+    it was learned on, and each hour-of-week slot moves to where the same instants fall on the new
+    local clock (Tokyo is UTC+9 all year: 9 slots), instead of being read nine hours off."""
+    series = [c * (3.0 if i // 288 % 7 == 3 and i // 12 % 24 == 9 else 1.0)  # busy Thursdays 09:00 UTC
+              for i, c in enumerate(daily(28))]
+    learned = VolumeDetector(FAST)
+    run(learned, series)
+    state = json.loads(json.dumps(learned.to_state()))
+    assert state["timezone"] is None
+    tokyo = VolumeDetector.from_state(VolumeParams(timezone="Asia/Tokyo"), state)
+    slots = len(learned.week)
+    for name in ("week", "week_base", "week_n"):
+        before, after = getattr(learned, name), getattr(tokyo, name)
+        assert after == [before[(s - 9) % slots] for s in range(slots)]
+    assert tokyo.to_state()["timezone"] == "Asia/Tokyo"
+    # Tokyo has no daylight saving: the same instants get exactly the same expectation as before
+    ahead = [at(28 * 288 + i) for i in range(0, 7 * 288, 7)]
+    assert [tokyo.expected(t) for t in ahead] == [learned.expected(t) for t in ahead]
+    thursday_9 = at(31 * 288 + 9 * 12 + 6)
+    assert tokyo.expected(thursday_9) > 1.2 * tokyo.expected(thursday_9 - timedelta(days=1))  # the busy slot
+
+    back = VolumeDetector.from_state(FAST, json.loads(json.dumps(tokyo.to_state())))
+    assert back.to_state() == learned.to_state()  # and back again: exactly the original
+
+
+def test_a_state_learned_on_the_same_clock_is_restored_unchanged() -> None:
+    params = VolumeParams(timezone=NEW_YORK)
+    det = VolumeDetector(params)
+    run(det, daily(10))
+    state = json.loads(json.dumps(det.to_state()))
+    assert VolumeDetector.from_state(params, state).to_state() == det.to_state()
+    del state["timezone"]  # a state saved before zones were recorded was learned on the UTC clock
+    moved = VolumeDetector.from_state(params, state)
+    assert moved.week != det.week and sorted(moved.week) == sorted(det.week)

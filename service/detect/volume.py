@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -492,7 +492,8 @@ class VolumeDetector:
                 "history": list(self.history), "week": list(self.week), "week_base": list(self.week_base),
                 "week_n": list(self.week_n), "disp": list(self.disp), "tail": list(self.tail),
                 "episode": [self.ep_n, self.ep_peak, self.ep_last, self.ep_fired], "record": self.record,
-                "record_idx": self.record_idx, "idx": list(self.idx), "cum": [list(c) for c in self.cum]}
+                "record_idx": self.record_idx, "idx": list(self.idx), "cum": [list(c) for c in self.cum],
+                "timezone": self.params.timezone}
 
     @classmethod
     def from_state(cls, params: VolumeParams, state: dict[str, Any]) -> VolumeDetector:
@@ -513,4 +514,21 @@ class VolumeDetector:
         det.record, det.record_idx = float(state.get("record", 0.0)), state.get("record_idx")
         det.idx = [int(v) for v in state["idx"]]
         det.cum = [[float(a), float(b), float(c)] for a, b, c in state["cum"]]
+        det._move_week(state.get("timezone"))  # states without one were learned on the UTC clock
         return det
+
+    def _move_week(self, learned_in: str | None) -> None:
+        """After the brand's time zone changed from ``learned_in`` (``None``: UTC): move each
+        hour-of-week slot's learning to the slot the same instants fall in on the new local clock
+        (offsets taken at the last learned bucket), so the weekly rhythm is not read hours off for
+        the weeks it would take to relearn it. The daily profile needs nothing: it keeps counts by
+        UTC bucket and finds "the same local time" through the zone when it reads them."""
+        if learned_in == self.params.timezone or self.last is None:
+            return
+        before = VolumeDetector(replace(self.params, timezone=learned_in))
+        shift = self._slot(self.last) - before._slot(self.last)
+        if shift % len(self.week) == 0:
+            return
+        for name in ("week", "week_base", "week_n"):
+            values = getattr(self, name)
+            setattr(self, name, values[-shift:] + values[:-shift])  # slot s goes to s + shift
