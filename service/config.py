@@ -79,6 +79,10 @@ class SourceConfig:
     brands: tuple[str, ...] = ()
     lang: str | None = None
     enabled: bool = True
+    silent_after: timedelta | None = None
+    """This source's own silence threshold (``silent_after: 7d``, or ``off``: :data:`NEVER`);
+    ``None``: the ``ops`` one. Sources that publish rarely (a regulator's recalls of one make) need a
+    longer one."""
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -159,9 +163,14 @@ class NotifyConfig:
 @dataclass(frozen=True, kw_only=True)
 class OpsConfig:
     """Where operational alerts about sources go (``ops: {team: NAME}``): the team's Slack channel
-    and webhook. Without an ``ops`` key they are only logged."""
+    and webhook. Without an ``ops`` key they are only logged (with the default thresholds)."""
 
     team: str
+    fail_after: int = 3
+    """Failed runs in a row after which a source is reported failing."""
+    silent_after: timedelta | None = timedelta(hours=48)
+    """Time without a mention after which a source that answers is reported silent (``None``: never;
+    a source's own ``silent_after`` overrides it)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -547,11 +556,30 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
 
 def _ops(reader: _Reader, teams: Mapping[str, TeamConfig]) -> OpsConfig | None:
     team = reader.get("team", _string, required=True)
+    fail_after = reader.get("fail_after", _int(1), OpsConfig.fail_after)
+    silent_after = reader.get("silent_after", _silence, OpsConfig.silent_after)
     reader.finish()
     if team is not None and team not in teams:
         reader.error(f'undefined team "{team}" used in ops', name="team")
         return None
-    return OpsConfig(team=team) if team is not None else None
+    if team is None:
+        return None
+    return OpsConfig(team=team, fail_after=fail_after, silent_after=None if silent_after == NEVER else silent_after)
+
+
+NEVER = timedelta.max
+"""``silent_after: off``: a source that is never reported silent."""
+
+
+def _silence(value: Any) -> timedelta:
+    """A silence threshold: a positive duration, or ``off`` (:data:`NEVER`; YAML reads a bare ``off``
+    as false)."""
+    if value is False or value == "off":
+        return NEVER
+    try:
+        return _duration(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"expected a duration such as 12h or 7d, or off, got {value!r}") from None
 
 
 def _webhook(team: _Reader) -> WebhookConfig | None:
@@ -568,7 +596,7 @@ def _webhook(team: _Reader) -> WebhookConfig | None:
 def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, SourceConfig]:
     from service.collect.registry import check_options  # collectors register their own options
 
-    common = ("type", "kind", "interval", "timeout", "brands", "lang", "enabled")
+    common = ("type", "kind", "interval", "timeout", "brands", "lang", "enabled", "silent_after")
     sources: dict[str, SourceConfig] = {}
     for name in reader.data:
         source = reader.child(name)
@@ -582,6 +610,7 @@ def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, So
                 source.error(f'undefined brand "{brand}" used in source', name="brands")
         lang = source.get("lang", _optional_string)
         enabled = source.get("enabled", _bool, True)
+        silent_after = source.get("silent_after", _silence)
         options: dict[str, Any] = {}
         for key, value in source.data.items():
             if key in common:
@@ -595,7 +624,8 @@ def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, So
             for key, message in check_options(type_, options):
                 source.error(message, name=key if key in source.data else None)
         sources[name] = SourceConfig(name=name, type=type_, kind=kind, interval=interval, timeout=timeout,
-                                     brands=source_brands, lang=lang, enabled=enabled, options=options)
+                                     brands=source_brands, lang=lang, enabled=enabled, silent_after=silent_after,
+                                     options=options)
         source.finish()
     return sources
 

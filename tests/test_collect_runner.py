@@ -18,7 +18,7 @@ from service.collect.health import OpsEvent, OpsState, ops_event
 from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
 from service.collect.runner import CollectionRunner, SourceHealth
-from service.config import SourceConfig
+from service.config import NEVER, SourceConfig
 from service.domain import Mention, SourceKind
 from service.store.sqlite import SQLiteStore
 
@@ -228,6 +228,25 @@ def test_a_silent_source_raises_one_alert_and_a_broken_ops_channel_is_contained(
     clock.advance(timedelta(hours=13))
     health = run.run_source("google-news")  # the same feed: nothing new for 13 hours
     assert health.ops_alert is OpsState.SILENT and health.consecutive_failures == 0
+
+
+def test_a_source_can_have_its_own_silence_threshold_or_none(store: SQLiteStore) -> None:
+    """A regulator's recalls of one make come weeks apart: that source sets ``silent_after: 30d`` (or
+    ``off``) while the others keep the ``ops`` threshold."""
+    clock = SimulatedClock(START)
+    events: list[OpsEvent] = []
+    rare = source("recalls", "https://news.google.com/rss/search?q=peugeot", silent_after=timedelta(days=30))
+    never = source("never", "https://news.google.com/rss/search?q=peugeot", silent_after=NEVER)
+    run = runner(store, Sink(), GOOD, rare, never, clock=clock, on_ops=events.append,
+                 silent_after=timedelta(hours=12))
+    for name in ("google-news", "recalls", "never"):
+        run.run_source(name)
+    clock.advance(timedelta(days=3))
+    assert [run.run_source(name).ops_alert for name in ("google-news", "recalls", "never")] == [
+        OpsState.SILENT, None, None]
+    clock.advance(timedelta(days=30))
+    assert [run.run_source(name).ops_alert for name in ("recalls", "never")] == [OpsState.SILENT, None]
+    assert [(e.source, e.state) for e in events] == [("google-news", OpsState.SILENT), ("recalls", OpsState.SILENT)]
 
 
 def test_ops_decision_is_pure() -> None:

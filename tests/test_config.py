@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.config import load_config, parse_config
+from service.config import NEVER, load_config, parse_config
 from service.detect.brand import volume_params
 from service.domain import Severity, SourceKind
 from service.yamlread import ConfigErrors, Secret, parse_duration
@@ -285,4 +285,20 @@ def test_ops_names_a_team_and_defaults_to_log_only() -> None:
     assert errors_of(MINIMAL + "ops: desk\n") == [
         "alerts.yaml:10: ops: expected a mapping, got a string",
         "alerts.yaml:10: ops: missing required key 'team'",
+    ]
+
+
+def test_ops_thresholds_and_a_source_s_own_silence() -> None:
+    config = parse_config(MINIMAL + "ops:\n  team: desk\n")
+    assert config.ops is not None and (config.ops.fail_after, config.ops.silent_after) == (3, timedelta(hours=48))
+    config = parse_config(MINIMAL + "ops:\n  team: desk\n  fail_after: 5\n  silent_after: off\n")
+    assert config.ops is not None and (config.ops.fail_after, config.ops.silent_after) == (5, None)
+    sources = ("sources:\n  feed:\n    type: rss\n    url: https://example.org/rss\n    silent_after: 7d\n"
+               "  quiet:\n    type: rss\n    url: https://example.org/q\n    silent_after: off\n"
+               "  usual:\n    type: rss\n    url: https://example.org/u\n")
+    config = parse_config(MINIMAL + sources)
+    assert [config.sources[n].silent_after for n in ("feed", "quiet", "usual")] == [timedelta(days=7), NEVER, None]
+    assert errors_of(MINIMAL + "ops:\n  team: desk\n  fail_after: 0\n  silent_after: soon\n") == [
+        "alerts.yaml:12: ops.fail_after: must be at least 1, got 0",
+        "alerts.yaml:13: ops.silent_after: expected a duration such as 12h or 7d, or off, got 'soon'",
     ]

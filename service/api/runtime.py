@@ -85,13 +85,13 @@ class Runtime:
 
     def _runner(self, config: Config) -> CollectionRunner:
         from service.app import slack_settings
-        from service.notify.ops import ops_notifier
+        from service.notify.ops import ops_notifier, ops_thresholds
 
         token, webhook, api_url = slack_settings(config)
         on_ops = ops_notifier(config, slack_token=token, slack_webhook_url=webhook, slack_api_url=api_url)
         return CollectionRunner(config.sources, store=self.store, clock=self.clock, sink=self._collected,
                                 client_factory=lambda: httpx.Client(follow_redirects=True, http2=False),
-                                on_ops=on_ops)
+                                on_ops=on_ops, **ops_thresholds(config))
 
     # -- work ------------------------------------------------------------------------------------
     def ingest(self, mentions: Sequence[Mention]) -> IngestResult:

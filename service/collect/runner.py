@@ -25,6 +25,7 @@ from service.collect.health import OpsEvent, OpsState, SourceHealth, ops_event
 from service.collect.http import HostLimiter
 from service.collect.registry import build_collector
 from service.collect.syndication import SyndicationIndex
+from service.config import NEVER
 from service.domain import Mention
 from service.notify.base import DeliveryError
 from service.store.base import Store, StoreError
@@ -132,7 +133,9 @@ class CollectionRunner:
                 if health.consecutive_failures:
                     log.info('source "%s" recovered after %d failed runs', name, health.consecutive_failures)
                 health = health.succeeded(now, count)
-            health, event = ops_event(health, now, fail_after=self.fail_after, silent_after=self.silent_after)
+            silent_after = self.sources[name].silent_after or self.silent_after
+            health, event = ops_event(health, now, fail_after=self.fail_after,
+                                      silent_after=None if silent_after == NEVER else silent_after)
             self._save(name, health)
         self._notify(event)
         return health

@@ -24,15 +24,15 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from slack_sdk.errors import SlackApiError
 
 from service.collect.health import OpsEvent, OpsState
+from service.config import OpsConfig
 from service.notify.base import DeliveryError
 from service.notify.escape import escape_mrkdwn
-from service.notify.slack import SlackNotifier, _api_error, _describe
+from service.notify.slack import SlackNotifier, delivery_error
 from service.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 if TYPE_CHECKING:
@@ -90,18 +90,10 @@ class OpsSlack(SlackNotifier):
             assert self._webhook is not None
             response = self._webhook.send(text=text, unfurl_links=False, unfurl_media=False)
         except Exception as exc:  # SlackApiError, network errors: the same translation as crisis alerts
-            raise _translated(exc) from exc
+            raise delivery_error(exc) from exc
         if response.status_code != 200:
             retryable = response.status_code == 429 or response.status_code >= 500
             raise DeliveryError(f"Slack webhook answered {response.status_code}", retryable=retryable)
-
-
-def _translated(exc: Exception) -> DeliveryError:
-    if isinstance(exc, SlackApiError):
-        return _api_error(exc)
-    if isinstance(exc, OSError):
-        return DeliveryError(f"Slack unreachable: {_describe(exc)}", retryable=True)
-    return DeliveryError(f"unexpected error sending to Slack: {type(exc).__name__}", retryable=False)
 
 
 class OpsNotifier:
@@ -162,6 +154,13 @@ class OpsNotifier:
         if not 200 <= response.status_code < 300:
             raise DeliveryError(f"ops webhook of {self.team} answered HTTP {response.status_code}",
                                 retryable=response.status_code in (408, 429) or response.status_code >= 500)
+
+
+def ops_thresholds(config: Config) -> dict[str, Any]:
+    """The collection runner's ``fail_after`` and ``silent_after`` as alerts.yaml's ``ops`` sets them
+    (its defaults without an ``ops`` key)."""
+    ops = config.ops or OpsConfig(team="")
+    return {"fail_after": ops.fail_after, "silent_after": ops.silent_after}
 
 
 def ops_notifier(config: Config, *, slack_token: str | None, slack_webhook_url: str | None,

@@ -99,14 +99,8 @@ class SlackNotifier:
             return _BotDelivery(self._web, delivery, self._channel_ids, interactive).run()
         except DeliveryError:
             raise
-        except SlackApiError as exc:
-            raise _api_error(exc) from exc
-        except (OSError, http.client.HTTPException) as exc:  # URLError, refused, reset, timeouts
-            raise DeliveryError(f"Slack unreachable: {_describe(exc)}", retryable=True) from exc
-        except SlackClientError as exc:
-            raise DeliveryError(f"Slack client error: {type(exc).__name__}", retryable=False) from exc
         except Exception as exc:  # the contract: never raise anything but DeliveryError
-            raise DeliveryError(f"unexpected error sending to Slack: {type(exc).__name__}", retryable=False) from exc
+            raise delivery_error(exc) from exc
 
     def _send_webhook(self, alert: Alert, target: Target, context: AlertContext) -> None:
         assert self._webhook is not None
@@ -280,6 +274,19 @@ def parse_ref(ref: str, *, default_channel: str) -> tuple[str, str]:
     """
     channel, sep, ts = ref.rpartition(":")
     return (channel, ts) if sep and channel else (default_channel, ref)
+
+
+def delivery_error(exc: Exception) -> DeliveryError:
+    """What a failed Slack call means for delivery (the one translation of slack-sdk and network
+    errors, shared with :mod:`service.notify.ops`): an API error by its code and HTTP status
+    (rate limits with their ``Retry-After``), an unreachable Slack as retryable, anything else not."""
+    if isinstance(exc, SlackApiError):
+        return _api_error(exc)
+    if isinstance(exc, (OSError, http.client.HTTPException)):  # URLError, refused, reset, timeouts
+        return DeliveryError(f"Slack unreachable: {_describe(exc)}", retryable=True)
+    if isinstance(exc, SlackClientError):
+        return DeliveryError(f"Slack client error: {type(exc).__name__}", retryable=False)
+    return DeliveryError(f"unexpected error sending to Slack: {type(exc).__name__}", retryable=False)
 
 
 def _api_error(exc: SlackApiError) -> DeliveryError:

@@ -158,7 +158,7 @@ class Scheduler:
                  notifiers: Mapping[str, Notifier], lease_ttl: timedelta = LEASE_TTL) -> None:
         from service.app import slack_settings
         from service.collect.runner import CollectionRunner
-        from service.notify.ops import ops_notifier
+        from service.notify.ops import ops_notifier, ops_thresholds
 
         self.config, self.store, self.clock, self.notifiers = config, store, clock, notifiers
         self.stream = MentionStream(client, store.keys)
@@ -168,7 +168,8 @@ class Scheduler:
         self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
                                        client_factory=lambda: httpx.Client(follow_redirects=True),
                                        on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
-                                                           slack_api_url=api_url))
+                                                           slack_api_url=api_url),
+                                       **ops_thresholds(config))
 
     def append(self, mentions: list[Mention]) -> None:
         """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
