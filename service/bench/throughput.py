@@ -8,6 +8,12 @@ schedule on a simulated clock, for
 and the floor: negativity scoring alone on the same texts. Also the Redis memory (``MEMORY USAGE``)
 per brand-day of state. Medians of ``--runs`` runs; the figures are printed last, one per line.
 
+Where the CPU goes in the Redis runs (read from ``/proc`` for the workers, ``INFO cpu`` for the
+server, this process's own time for the collector and the ticks) is printed too, with what it implies:
+``k`` cores can run the workers' share ``W``, the scheduler's ``S`` (appending to the stream, detection
+ticks) and the server's ``R`` no faster than ``max(W / workers, (W + S + R) / k)``, so the speed-up of
+two workers over one is bounded by that split, whatever the code does.
+
 The mentions are the replay library's recordings (tests/fixtures/replays), each scenario shifted so
 that they all end at the same instant, the last ``--days`` days kept: several brands at once, with
 their crises, so detection and notification really run. ``--step`` is the simulated time between two
@@ -33,7 +39,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -81,6 +89,46 @@ def timed(work: Callable[[], object]) -> float:
     started = _WALL.monotonic()
     work()
     return _WALL.monotonic() - started
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CpuSplit:
+    """CPU seconds of one Redis run, by process (``None``: not measurable here)."""
+
+    workers: float | None
+    scheduler: float
+    """This process: appending the mentions to the stream (the collectors' part) and the ticks."""
+    server: float | None
+
+    def bound(self, workers: int, cores: int) -> float | None:
+        """Shortest wall time ``workers`` workers could take on ``cores`` cores for this work (the
+        workers' CPU shared among them, every process's CPU shared among the cores)."""
+        if self.workers is None or self.server is None:
+            return None
+        return max(self.workers / workers, (self.workers + self.scheduler + self.server) / cores)
+
+
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by process ``pid`` (Linux ``/proc``; ``None`` elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(client: object) -> float | None:
+    try:
+        info = client.info("cpu")  # type: ignore[attr-defined]
+        return float(info["used_cpu_user"]) + float(info["used_cpu_sys"])
+    except Exception:  # a server that does not say: the split is left out
+        return None
+
+
+def _spent(before: Sequence[float | None], after: Sequence[float | None]) -> float | None:
+    if any(v is None for v in (*before, *after)):
+        return None
+    return sum(after) - sum(before)  # type: ignore[arg-type]
 
 
 # -- (a) one process, SQLite ----------------------------------------------------------------------
@@ -141,7 +189,7 @@ def start_workers(url: str, config_path: Path, count: int, folder: Path) -> list
 
 
 def scaled_out(config: Config, config_path: Path, mentions: Sequence[Mention], url: str, workers: int,
-               folder: Path, step: timedelta) -> tuple[float, int, dict[str, int]]:
+               folder: Path, step: timedelta) -> tuple[float, int, dict[str, int], CpuSplit]:
     import redis
 
     from service.app import build_pipeline
@@ -165,7 +213,11 @@ def scaled_out(config: Config, config_path: Path, mentions: Sequence[Mention], u
         ticker = Ticker(build=lambda: build_pipeline(config, store, clock, {"console": notifier}), stream=stream,
                         store=store, clock=_WALL)
         drive = StreamReplay(stream=stream, ticker=ticker, clock=clock, waiter=_WALL, lookahead=1)
+        before = ([process_cpu(p.pid) for p in processes], time.process_time(), server_cpu(client))
         seconds = timed(lambda: drive.run(mentions, step=step, tail=timedelta(0)))
+        after = ([process_cpu(p.pid) for p in processes], time.process_time(), server_cpu(client))
+        server = None if before[2] is None or after[2] is None else after[2] - before[2]
+        cpu = CpuSplit(workers=_spent(before[0], after[0]), scheduler=after[1] - before[1], server=server)
         kinds: dict[str, int] = {}
         for brand in store.brands():  # what a brand-day is made of (stderr)
             for key in client.scan_iter(match=store.keys.processed(brand, 0).rsplit(":", 2)[0] + ":*"):
@@ -190,10 +242,22 @@ def scaled_out(config: Config, config_path: Path, mentions: Sequence[Mention], u
         with contextlib.suppress(redis.RedisError):
             store.close()
             client.close()
-    return seconds, len(notifier.sent), memory
+    return seconds, len(notifier.sent), memory, cpu
 
 
 # -- the command --------------------------------------------------------------------------------
+
+def _describe(cpu: CpuSplit, seconds: float) -> str:
+    named = (("workers", cpu.workers), ("scheduler", cpu.scheduler), ("redis-server", cpu.server))
+    parts = [f"{name} {value:.2f}" for name, value in named if value is not None]
+    return f"cpu s: {', '.join(parts)}; wall {seconds:.2f} s"
+
+
+def _median_split(splits: Sequence[CpuSplit]) -> CpuSplit | None:
+    """The split of the run with the median worker CPU (one real run, not a mix of runs)."""
+    known = sorted((s for s in splits if s.workers is not None), key=lambda s: s.workers or 0.0)
+    return known[len(known) // 2] if known else None
+
 
 def cli_bench_throughput(args: argparse.Namespace) -> int:
     from service.cli import UsageError
@@ -219,14 +283,17 @@ def cli_bench_throughput(args: argparse.Namespace) -> int:
             print(f"  sqlite one process run {run + 1}: {single[-1]:,.0f} mentions/s ({alerts} alerts)",
                   file=sys.stderr)
         rates: dict[int, list[float]] = {1: [], 2: []}
+        splits: dict[int, list[CpuSplit]] = {1: [], 2: []}
         memory: dict[str, int] = {}
         with private_redis(folder) if args.redis is None else contextlib.nullcontext(args.redis) as url:
             for workers in (1, 2):
                 for run in range(args.runs):
-                    seconds, sent, memory = scaled_out(config, config_path, mentions, url, workers, folder, step)
+                    seconds, sent, memory, cpu = scaled_out(config, config_path, mentions, url, workers, folder,
+                                                            step)
                     rates[workers].append(len(mentions) / seconds)
+                    splits[workers].append(cpu)
                     print(f"  redis {workers} worker(s) run {run + 1}: {rates[workers][-1]:,.0f} mentions/s "
-                          f"({sent} alerts)", file=sys.stderr)
+                          f"({sent} alerts; {_describe(cpu, seconds)})", file=sys.stderr)
     state = {b: v for b, v in memory.items() if not b.endswith("processed ids")}
     per_brand_day = statistics.median(state.values()) / max(days, 1.0) if state else 0.0
     markers = statistics.median(v for b, v in memory.items() if b.endswith("processed ids")) / max(days, 1.0) \
@@ -238,6 +305,14 @@ def cli_bench_throughput(args: argparse.Namespace) -> int:
     print(f"redis 1 worker: {one:,.0f} mentions/s")
     print(f"redis 2 workers: {two:,.0f} mentions/s")
     print(f"redis 2 workers / 1 worker: {two / one:.2f}x")
+    split = _median_split(splits[1])
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if split is not None and split.workers is not None and split.server is not None:
+        fastest_one, fastest_two = split.bound(1, cores), split.bound(2, cores)
+        assert fastest_one is not None and fastest_two is not None
+        print(f"redis 1 worker cpu split: workers {split.workers:.2f} s, scheduler (stream appends, ticks) "
+              f"{split.scheduler:.2f} s, redis-server {split.server:.2f} s")
+        print(f"redis 2 workers / 1 worker, bound from that split on {cores} cores: {fastest_one / fastest_two:.2f}x")
     print(f"redis memory per brand-day of state (5m buckets, median brand): {per_brand_day / 1024:.1f} KB")
     print(f"redis memory per brand-day of processed-id markers (kept 3 days): {markers / 1024:.1f} KB")
     return 0
