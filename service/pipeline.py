@@ -49,10 +49,11 @@ EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
 HOUR = timedelta(hours=1)
-COUNTED_KEPT_DAYS = 3
+COUNTED_KEPT_DAYS = 8
 """On a count-once store (:class:`~service.store.base.CountsOnce`), how many days the markers of the
 mentions counted on one day are kept after the last one was counted: a mention delivered or collected
-again within that time is not counted twice."""
+again within that time is not counted twice. Longer than the collectors' look-back
+(:data:`service.collect.cursor.LOOKBACK`, 7 days), within which a source may hand an item over again."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -130,11 +131,14 @@ class Pipeline:
     def _ingest_once(self, mentions: Sequence[Mention], unique: list[Mention]) -> IngestResult:
         """Ingest on a count-once store (Redis): enrich everything, then count each brand's mentions
         and mark them counted in one atomic step. A batch that failed half way is safe to send again:
-        what was counted is skipped, the rest is counted."""
+        what was counted is skipped, the rest is counted, and the example mentions and the brands'
+        evaluation are taken care of for the whole batch again (both are idempotent), since the
+        failure may have come before them. Unlike SQLite, a resent mention that no brand matches is
+        reported as unattributed again, not as a duplicate (nothing records it)."""
         with self.lock:
             result = self.enricher.enrich(unique)
             counted = self.count_once(result.enriched)
-            self._kept(counted)
+            self._kept(result.enriched)
         attributed = len(unique) - result.unattributed
         fresh = len({item.mention.id for item in counted})
         return IngestResult(received=len(mentions), duplicates=len(mentions) - len(unique) + attributed - fresh,

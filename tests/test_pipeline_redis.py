@@ -12,10 +12,11 @@ import pytest
 
 from service.app import build_pipeline
 from service.clock import SimulatedClock
+from service.collect.cursor import LOOKBACK
 from service.config import parse_config
 from service.domain import Exemplar, Mention
 from service.notify.console import ConsoleNotifier
-from service.pipeline import Pipeline
+from service.pipeline import COUNTED_KEPT_DAYS, Pipeline
 from service.store.base import StoreError
 from service.store.redis import RedisStore
 from service.store.sqlite import SQLiteStore
@@ -84,6 +85,27 @@ def test_a_batch_that_failed_after_counting_is_counted_once_when_sent_again(
     later = pipeline.ingest(fresh)
     assert later.accepted == len(fresh) - len(mentions) and later.duplicates == len(mentions)
     assert sum(count for _, count, *_ in _counts(redis_store, "peugeot")) == len(fresh)
+
+
+def test_a_resend_after_a_failure_keeps_the_examples_and_starts_an_unconfigured_brand(
+        redis_store: _ExemplarsFailOnce) -> None:
+    """The failure came after counting, before the example mentions were kept and before the brand's
+    evaluation started: the resend, all duplicates, must still do both (citroen is not in the config,
+    so only its mentions can start it)."""
+    spike = T0 + timedelta(hours=10)
+    mentions = traffic("citroen", named=True, days=1, spike_at=spike)
+    pipeline = _pipeline(redis_store)
+    redis_store.fail = True
+    with pytest.raises(StoreError):
+        pipeline.ingest(mentions)
+    assert "citroen" not in pipeline.next_bucket
+    assert pipeline.ingest(mentions).accepted == 0
+    assert "citroen" in pipeline.next_bucket
+    assert redis_store.exemplars("citroen", spike, spike + timedelta(hours=3), 20)
+
+
+def test_counted_markers_outlive_the_collectors_look_back() -> None:
+    assert timedelta(days=COUNTED_KEPT_DAYS) > LOOKBACK
 
 
 def test_unattributed_mentions_are_reported_and_not_counted(redis_store: _ExemplarsFailOnce) -> None:

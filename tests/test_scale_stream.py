@@ -4,6 +4,7 @@ redelivery and XAUTOCLAIM, trimming behind the watermark, passwords and ACL user
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from service.app import build_pipeline
 from service.clock import SimulatedClock, SystemClock
 from service.config import Config, load_config
 from service.domain import Mention
+from service.pipeline import COUNTED_KEPT_DAYS
 from service.scale.lease import Lease
 from service.scale.roles import connect, run_worker
 from service.scale.stream import MentionStream, NotLeader, parse_id
@@ -87,7 +89,7 @@ def test_a_redelivered_batch_is_counted_once(url: str, config: Config) -> None:
     assert survivor.process(taken) == 0  # every id already marked: nothing added twice
     assert counted(survivor.store) == 30 and survivor.stream.pending() == 0
     ttl = survivor.stream.client.ttl(survivor.store.keys.processed("peugeot", 20045))
-    assert 0 < ttl <= 3 * 86400
+    assert (COUNTED_KEPT_DAYS - 1) * 86400 < ttl <= COUNTED_KEPT_DAYS * 86400
 
 
 def test_entries_of_a_dead_consumer_are_taken_over(url: str, config: Config) -> None:
@@ -308,3 +310,48 @@ def test_a_read_only_replica_is_a_retryable_error(private_redis: Callable[..., i
     assert retryable(raw.value)
     client.close()
     store.close()
+
+
+def test_a_busy_server_is_retryable_also_inside_a_pipeline(private_redis: Callable[..., int]) -> None:
+    """A long script makes the server answer BUSY; redis-py reports a pipelined command's BUSY as
+    ``Command # 1 (...) of pipeline caused error: BUSY ...``, which is waited out all the same."""
+    port = private_redis("--busy-reply-threshold", "50")
+    busy = redis.Redis(port=port)
+    started = threading.Event()
+
+    def spin() -> None:
+        started.set()
+        with pytest.raises(redis.ResponseError):  # killed below
+            busy.eval("local t = redis.call('TIME') while true do end", 0)
+
+    spinner = threading.Thread(target=spin)
+    spinner.start()
+    started.wait()
+    client = redis.Redis(port=port)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                client.ping()
+            except redis.exceptions.BusyLoadingError:
+                break
+            except redis.ResponseError as exc:
+                if "BUSY" in str(exc):
+                    break
+            time.sleep(0.02)
+        pipe = client.pipeline(transaction=False)
+        pipe.set("a", "1")
+        pipe.get("a")
+        with pytest.raises(redis.ResponseError) as pipelined:
+            pipe.execute()
+        assert "of pipeline caused error: BUSY" in str(pipelined.value)
+        assert retryable(pipelined.value)
+        store = RedisStore(f"redis://127.0.0.1:{port}/0")
+        with pytest.raises(StoreError) as refused:
+            store.save_state("probe", {"x": 1})
+        assert refused.value.retryable
+        store.close()
+    finally:
+        redis.Redis(port=port).script_kill()
+        spinner.join(timeout=10)
+        client.close()

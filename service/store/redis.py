@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import secrets
 import threading
 from collections import defaultdict
@@ -49,9 +50,10 @@ from service.store.packed import keep_best, pack_exemplars, rank, unpack_exempla
 PREFETCH_HOURS = 24 * 8
 """Longest range (hours) :meth:`RedisStore.prefetched` reads up front; longer ones are read on demand."""
 _RETRYABLE_ERRORS = (redis.exceptions.ReadOnlyError, redis.exceptions.TryAgainError,
-                     redis.exceptions.ClusterDownError, redis.exceptions.OutOfMemoryError,
-                     redis.exceptions.BusyLoadingError)
-_RETRYABLE_REPLIES = ("LOADING", "BUSY", "TRYAGAIN", "CLUSTERDOWN", "MASTERDOWN", "READONLY", "OOM")
+                     redis.exceptions.ClusterDownError, redis.exceptions.OutOfMemoryError)
+_RETRYABLE_CODE = re.compile(r"(?:^|caused error: )(?:LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|OOM)\b")
+"""An error code of these as the reply's first word, also where redis-py reports a pipelined
+command's reply as ``Command # 1 (...) of pipeline caused error: BUSY ...``."""
 
 
 def retryable_reply(exc: redis.ResponseError) -> bool:
@@ -59,8 +61,8 @@ def retryable_reply(exc: redis.ResponseError) -> bool:
     until memory is freed, e.g. by trimming or by an operator), so the same command can succeed
     later, rather than a refusal it would give again (a wrong type, a script error). redis-py turns
     most of these codes into exception classes and strips the code from the message; the others
-    keep it."""
-    return isinstance(exc, _RETRYABLE_ERRORS) or str(exc).startswith(_RETRYABLE_REPLIES)
+    (``BUSY``) keep it."""
+    return isinstance(exc, _RETRYABLE_ERRORS) or _RETRYABLE_CODE.search(str(exc)) is not None
 
 
 class FencedOut(StoreError):
