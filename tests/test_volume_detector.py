@@ -496,6 +496,10 @@ def test_a_state_learned_on_the_same_clock_is_restored_unchanged() -> None:
     run(det, daily(10))
     state = json.loads(json.dumps(det.to_state()))
     assert VolumeDetector.from_state(params, state).to_state() == det.to_state()
-    del state["timezone"]  # a state saved before zones were recorded was learned on the UTC clock
+    del state["timezone"]  # a state saved before zones were recorded: taken as learned on the configured one
+    assert VolumeDetector.from_state(params, state).to_state() == det.to_state()
+    state["timezone"] = "Mars/Olympus"  # a zone this system does not know: the slots stay where they are
+    assert VolumeDetector.from_state(params, state).week == det.week
+    state["timezone"] = None  # learned in UTC: New York is 4 or 5 hours behind
     moved = VolumeDetector.from_state(params, state)
     assert moved.week != det.week and sorted(moved.week) == sorted(det.week)

@@ -54,12 +54,15 @@ True
 
 from __future__ import annotations
 
+import logging
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger("crisiswatch.detect.volume")
 
 STATE_VERSION = 4
 _OLD_STATES = (2, 3)  # older states load with an empty record (2) and no open episode (2, 3)
@@ -514,7 +517,8 @@ class VolumeDetector:
         det.record, det.record_idx = float(state.get("record", 0.0)), state.get("record_idx")
         det.idx = [int(v) for v in state["idx"]]
         det.cum = [[float(a), float(b), float(c)] for a, b, c in state["cum"]]
-        det._move_week(state.get("timezone"))  # states without one were learned on the UTC clock
+        if "timezone" in state:  # a state saved before zones were recorded: taken as learned on this one
+            det._move_week(state["timezone"])
         return det
 
     def _move_week(self, learned_in: str | None) -> None:
@@ -525,7 +529,11 @@ class VolumeDetector:
         UTC bucket and finds "the same local time" through the zone when it reads them."""
         if learned_in == self.params.timezone or self.last is None:
             return
-        before = VolumeDetector(replace(self.params, timezone=learned_in))
+        try:
+            before = VolumeDetector(replace(self.params, timezone=learned_in))
+        except ValueError:  # a zone this system's time zone data lacks: keep the slots where they are
+            log.warning("volume detector state learned in unknown time zone %r: weekly rhythm kept as is", learned_in)
+            return
         shift = self._slot(self.last) - before._slot(self.last)
         if shift % len(self.week) == 0:
             return
