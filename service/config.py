@@ -162,10 +162,10 @@ class NotifyConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class OpsConfig:
-    """Where operational alerts about sources go (``ops: {team: NAME}``): the team's Slack channel
-    and webhook. Without an ``ops`` key they are only logged (with the default thresholds)."""
+    """Operational alerts about sources: when they are raised, and where they go (``ops: {team: NAME}``:
+    the team's Slack channel and webhook). Without a team (or an ``ops`` key) they are only logged."""
 
-    team: str
+    team: str | None = None
     fail_after: int = 3
     """Failed runs in a row after which a source is reported failing."""
     silent_after: timedelta | None = timedelta(hours=48)
@@ -555,14 +555,12 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
 
 
 def _ops(reader: _Reader, teams: Mapping[str, TeamConfig]) -> OpsConfig | None:
-    team = reader.get("team", _string, required=True)
+    team = reader.get("team", _string)
     fail_after = reader.get("fail_after", _int(1), OpsConfig.fail_after)
     silent_after = reader.get("silent_after", _silence, OpsConfig.silent_after)
     reader.finish()
     if team is not None and team not in teams:
         reader.error(f'undefined team "{team}" used in ops', name="team")
-        return None
-    if team is None:
         return None
     return OpsConfig(team=team, fail_after=fail_after, silent_after=None if silent_after == NEVER else silent_after)
 
@@ -578,8 +576,8 @@ def _silence(value: Any) -> timedelta:
         return NEVER
     try:
         return _duration(value)
-    except (ValueError, TypeError):
-        raise ValueError(f"expected a duration such as 12h or 7d, or off, got {value!r}") from None
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"{exc} (or off)") from None
 
 
 def _webhook(team: _Reader) -> WebhookConfig | None:

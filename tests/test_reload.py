@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 
 import httpx
@@ -76,6 +77,20 @@ def test_file_change_reloads_and_a_broken_file_is_refused(tmp_path: Path, clean_
         metrics = httpx.get(f"{running.url}/metrics").text
         assert 'crisiswatch_config_reloads_total{result="invalid"}' in metrics
         assert 'crisiswatch_config_reloads_total{result="ok"}' in metrics
+
+
+def test_a_reload_that_changes_only_the_ops_settings_reaches_the_collectors(tmp_path: Path, clean_env: None) -> None:
+    path = write_config(tmp_path)
+    service = Service(load_config(path), clock=SimulatedClock(START), notifiers={})
+    runner = service.runner
+    assert (runner.fail_after, runner.silent_after) == (3, timedelta(hours=48))
+    path.write_text(path.read_text(encoding="utf-8") + "ops:\n  fail_after: 7\n  silent_after: off\n",
+                    encoding="utf-8")
+    assert service.reload() is True
+    assert service.runner is not runner
+    assert (service.runner.fail_after, service.runner.silent_after) == (7, None)
+    unchanged = service.runner
+    assert service.reload() is True and service.runner is unchanged  # nothing changed: the same runner
 
 
 def _free_port() -> int:

@@ -23,7 +23,7 @@ from service.api.metrics import ServiceMetrics, Snapshot, outbox_figures
 from service.api.timeline import Timeline, alert_event
 from service.clock import Clock
 from service.collect.runner import CollectionRunner
-from service.config import Config, ConfigErrors, load_config
+from service.config import Config, ConfigErrors, OpsConfig, load_config
 from service.domain import Alert, Mention
 from service.housekeeping import housekeep
 from service.logs import register_secrets
@@ -85,13 +85,14 @@ class Runtime:
 
     def _runner(self, config: Config) -> CollectionRunner:
         from service.app import slack_settings
-        from service.notify.ops import ops_notifier, ops_thresholds
+        from service.notify.ops import ops_notifier
 
         token, webhook, api_url = slack_settings(config)
         on_ops = ops_notifier(config, slack_token=token, slack_webhook_url=webhook, slack_api_url=api_url)
+        ops = config.ops or OpsConfig()
         return CollectionRunner(config.sources, store=self.store, clock=self.clock, sink=self._collected,
                                 client_factory=lambda: httpx.Client(follow_redirects=True, http2=False),
-                                on_ops=on_ops, **ops_thresholds(config))
+                                on_ops=on_ops, fail_after=ops.fail_after, silent_after=ops.silent_after)
 
     # -- work ------------------------------------------------------------------------------------
     def ingest(self, mentions: Sequence[Mention]) -> IngestResult:
@@ -201,7 +202,7 @@ class Runtime:
             with self._swap_lock, old.lock:
                 old.checkpoint(self.clock.now())
                 self.pipeline, self.config, self.notifiers = pipeline, config, notifiers
-            if dict(config.sources) != dict(old_config.sources):
+            if _runner_inputs(config) != _runner_inputs(old_config):
                 self._replace_runner(config)
             self.last_reload_error = None
             self.metrics.reloads.labels("ok").inc()
@@ -307,3 +308,12 @@ def _secrets(config: Config) -> list[str | None]:
     from service.app import config_secrets
 
     return config_secrets(config)
+
+
+def _runner_inputs(config: Config) -> tuple[object, ...]:
+    """What the collection runner is built from (:meth:`Runtime._runner`): a reload that changes any
+    of it replaces the runner."""
+    from service.app import slack_settings
+
+    ops_team = config.teams.get(config.ops.team) if config.ops is not None and config.ops.team else None
+    return dict(config.sources), config.ops, ops_team, slack_settings(config)

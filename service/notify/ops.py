@@ -24,12 +24,11 @@ import json
 import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 
 from service.collect.health import OpsEvent, OpsState
-from service.config import OpsConfig
 from service.notify.base import DeliveryError
 from service.notify.escape import escape_mrkdwn
 from service.notify.slack import SlackNotifier, delivery_error
@@ -156,19 +155,12 @@ class OpsNotifier:
                                 retryable=response.status_code in (408, 429) or response.status_code >= 500)
 
 
-def ops_thresholds(config: Config) -> dict[str, Any]:
-    """The collection runner's ``fail_after`` and ``silent_after`` as alerts.yaml's ``ops`` sets them
-    (its defaults without an ``ops`` key)."""
-    ops = config.ops or OpsConfig(team="")
-    return {"fail_after": ops.fail_after, "silent_after": ops.silent_after}
-
-
 def ops_notifier(config: Config, *, slack_token: str | None, slack_webhook_url: str | None,
                  slack_api_url: str | None = None,
                  client_factory: Callable[[], httpx.Client] | None = None) -> OpsNotifier | None:
     """The ``on_ops`` callback that alerts.yaml's ``ops`` key asks for; ``None`` (logs only) without
     one. The Slack settings are :func:`service.app.slack_settings`'s (environment over alerts.yaml)."""
-    if config.ops is None:
+    if config.ops is None or config.ops.team is None:
         return None
     team = config.teams[config.ops.team]
     if slack_token and not team.slack_channel:

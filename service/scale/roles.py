@@ -22,7 +22,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from service.clock import Clock, SystemClock
-from service.config import Config
+from service.config import Config, OpsConfig
 from service.domain import Mention
 from service.housekeeping import HOUSEKEEPING_EVERY, housekeep
 from service.notify.base import Notifier
@@ -158,18 +158,19 @@ class Scheduler:
                  notifiers: Mapping[str, Notifier], lease_ttl: timedelta = LEASE_TTL) -> None:
         from service.app import slack_settings
         from service.collect.runner import CollectionRunner
-        from service.notify.ops import ops_notifier, ops_thresholds
+        from service.notify.ops import ops_notifier
 
         self.config, self.store, self.clock, self.notifiers = config, store, clock, notifiers
         self.stream = MentionStream(client, store.keys)
         self.lease = Lease(client, store.keys, clock, ttl=lease_ttl)
         self.ticker: Ticker | None = None
         token, webhook, api_url = slack_settings(config)
+        ops = config.ops or OpsConfig()
         self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
                                        client_factory=lambda: httpx.Client(follow_redirects=True),
                                        on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
                                                            slack_api_url=api_url),
-                                       **ops_thresholds(config))
+                                       fail_after=ops.fail_after, silent_after=ops.silent_after)
 
     def append(self, mentions: list[Mention]) -> None:
         """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
