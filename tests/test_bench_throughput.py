@@ -21,6 +21,7 @@ def test_the_split_bounds_the_speed_up_of_more_workers() -> None:
     assert split.bound(1, cores=2) == 3.0  # one worker: its own CPU
     assert split.bound(2, cores=2) == 2.5  # two: the two cores are full before the workers are
     assert split.bound(2, cores=8) == 1.5
+    assert CpuSplit(workers=2.0, scheduler=1.8, server=0.2).bound(2, cores=8) == 1.8  # one scheduler thread
     assert CpuSplit(workers=None, scheduler=1.0, server=0.5).bound(2, cores=2) is None
 
 
@@ -48,4 +49,6 @@ def test_bench_throughput_prints_every_figure(clean_redis_url: str) -> None:
     assert re.fullmatch(r"workers [\d.]+ s, scheduler \(stream appends, ticks\) [\d.]+ s, redis-server [\d.]+ s",
                         figures["redis 1 worker cpu split"])
     assert float(figures["redis memory per brand-day of state (5m buckets, median brand)"].split()[0]) > 0
+    [limit] = [value for name, value in figures.items() if name.startswith("redis 2 workers / 1 worker, at most")]
+    assert re.fullmatch(r"\d+\.\d\dx", limit) and float(limit[:-1]) > 0  # (short runs: clock-tick CPU)
     assert "400 mentions" in done.stderr

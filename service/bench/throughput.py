@@ -10,9 +10,11 @@ per brand-day of state. Medians of ``--runs`` runs; the figures are printed last
 
 Where the CPU goes in the Redis runs (read from ``/proc`` for the workers, ``INFO cpu`` for the
 server, this process's own time for the collector and the ticks) is printed too, with what it implies:
-``k`` cores can run the workers' share ``W``, the scheduler's ``S`` (appending to the stream, detection
-ticks) and the server's ``R`` no faster than ``max(W / workers, (W + S + R) / k)``, so the speed-up of
-two workers over one is bounded by that split, whatever the code does.
+``k`` cores cannot run the workers' share ``W``, the scheduler's ``S`` (appending to the stream,
+detection ticks: one thread) and the server's ``R`` (one thread) in less than
+``max(W / workers, S, R, (W + S + R) / k)``, so two workers cannot beat one by more than the measured
+one-worker time over that limit for two (with the one-worker split; two workers only add CPU).
+A shared server (``--redis``) counts other clients' CPU too.
 
 The mentions are the replay library's recordings (tests/fixtures/replays), each scenario shifted so
 that they all end at the same instant, the last ``--days`` days kept: several brands at once, with
@@ -52,6 +54,7 @@ from service.enrich.enricher import full_text
 from service.enrich.lang import detect_language
 from service.mentions import read_mentions
 from service.notify.base import Target
+from service.pipeline import COUNTED_KEPT_DAYS
 from service.yamlread import parse_duration
 
 LIBRARY = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "replays"
@@ -101,11 +104,13 @@ class CpuSplit:
     server: float | None
 
     def bound(self, workers: int, cores: int) -> float | None:
-        """Shortest wall time ``workers`` workers could take on ``cores`` cores for this work (the
-        workers' CPU shared among them, every process's CPU shared among the cores)."""
+        """Shortest wall time ``workers`` workers could take on ``cores`` cores for this work: the
+        workers' CPU shared among them, the scheduler and the server one thread each, every
+        process's CPU shared among the cores."""
         if self.workers is None or self.server is None:
             return None
-        return max(self.workers / workers, (self.workers + self.scheduler + self.server) / cores)
+        return max(self.workers / workers, self.scheduler, self.server,
+                   (self.workers + self.scheduler + self.server) / cores)
 
 
 def process_cpu(pid: int) -> float | None:
@@ -307,12 +312,13 @@ def cli_bench_throughput(args: argparse.Namespace) -> int:
     print(f"redis 2 workers / 1 worker: {two / one:.2f}x")
     split = _median_split(splits[1])
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    if split is not None and split.workers is not None and split.server is not None:
-        fastest_one, fastest_two = split.bound(1, cores), split.bound(2, cores)
-        assert fastest_one is not None and fastest_two is not None
+    fastest_two = split.bound(2, cores) if split is not None else None
+    if split is not None and split.workers is not None and split.server is not None and fastest_two:
         print(f"redis 1 worker cpu split: workers {split.workers:.2f} s, scheduler (stream appends, ticks) "
               f"{split.scheduler:.2f} s, redis-server {split.server:.2f} s")
-        print(f"redis 2 workers / 1 worker, bound from that split on {cores} cores: {fastest_one / fastest_two:.2f}x")
+        print(f"redis 2 workers / 1 worker, at most (1 worker's time / the least 2 can take on {cores} cores): "
+              f"{len(mentions) / one / fastest_two:.2f}x")
     print(f"redis memory per brand-day of state (5m buckets, median brand): {per_brand_day / 1024:.1f} KB")
-    print(f"redis memory per brand-day of processed-id markers (kept 3 days): {markers / 1024:.1f} KB")
+    print(f"redis memory per brand-day of processed-id markers (kept {COUNTED_KEPT_DAYS} days): "
+          f"{markers / 1024:.1f} KB")
     return 0
