@@ -49,6 +49,8 @@ def test_bench_throughput_prints_every_figure(clean_redis_url: str) -> None:
     assert re.fullmatch(r"workers [\d.]+ s, scheduler \(stream appends, ticks\) [\d.]+ s, redis-server [\d.]+ s",
                         figures["redis 1 worker cpu split"])
     assert float(figures["redis memory per brand-day of state (5m buckets, median brand)"].split()[0]) > 0
+    [steady] = [v for name, v in figures.items() if name.startswith("redis memory per brand-day, markers included")]
+    assert float(steady.split()[0]) > 0
     [limit] = [value for name, value in figures.items() if name.startswith("redis 2 workers / 1 worker, at most")]
     assert re.fullmatch(r"\d+\.\d\dx", limit) and float(limit[:-1]) > 0  # (short runs: clock-tick CPU)
     assert "400 mentions" in done.stderr

@@ -52,6 +52,7 @@ from service.config import Config, load_config
 from service.domain import Alert, Mention
 from service.enrich.enricher import full_text
 from service.enrich.lang import detect_language
+from service.housekeeping import RETENTION
 from service.mentions import read_mentions
 from service.notify.base import Target
 from service.pipeline import COUNTED_KEPT_DAYS
@@ -321,4 +322,8 @@ def cli_bench_throughput(args: argparse.Namespace) -> int:
     print(f"redis memory per brand-day of state (5m buckets, median brand): {per_brand_day / 1024:.1f} KB")
     print(f"redis memory per brand-day of processed-id markers (kept {COUNTED_KEPT_DAYS} days): "
           f"{markers / 1024:.1f} KB")
+    # In a steady state a brand holds RETENTION days of state and COUNTED_KEPT_DAYS days of markers.
+    steady = per_brand_day + markers * COUNTED_KEPT_DAYS / RETENTION.days
+    print(f"redis memory per brand-day, markers included (steady state, {RETENTION.days}-day retention): "
+          f"{steady / 1024:.1f} KB")
     return 0
