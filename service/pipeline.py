@@ -277,12 +277,18 @@ class Pipeline:
                 self.last_checkpoint = None  # the checkpoint, if any, was rolled back: write it next time
             raise
         with self.lock:
-            alerts, self.undispatched = [*self.undispatched, *alerts], []
+            alerts = [*self.undispatched, *alerts]
+            self.undispatched = list(alerts)  # until recorded in the outbox: a store error keeps them
         if self.dispatcher is not None:
             if alerts:
-                self.dispatcher.dispatch(alerts, now)
+                self.dispatcher.dispatch(alerts, now)  # idempotent: a retry records nothing twice
+            with self.lock:
+                del self.undispatched[:len(alerts)]
             self.dispatcher.remind(now)  # repeat_interval reminders, on the tick's clock
             self.dispatcher.deliver_due(now)
+        else:
+            with self.lock:
+                del self.undispatched[:len(alerts)]
         return alerts
 
     def _evaluate(self, brand: str, now: datetime) -> list[Alert]:

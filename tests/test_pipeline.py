@@ -154,3 +154,41 @@ def test_a_tick_whose_transaction_fails_loses_no_alert_and_no_incident_version()
     got, failed = _tick_through(flaky, mentions)
     assert failed == 1 and expected and got == expected
     assert flaky.incidents() == healthy.incidents()
+
+
+class _OutboxFailsOnce(SQLiteStore):
+    """A real SQLite store whose first outbox write fails (the tick itself committed)."""
+
+    failures = 1
+
+    def outbox_enqueue(self, items):  # type: ignore[no-untyped-def]
+        if self.failures:
+            self.failures -= 1
+            raise StoreError("database is locked")
+        return super().outbox_enqueue(items)
+
+
+def _notified(store: SQLiteStore, mentions: list[Mention]) -> tuple[list[str], int]:
+    config = parse_config(CONFIG)
+    clock = SimulatedClock(min(m.published_at for m in mentions))
+    stream = io.StringIO()
+    pipeline = build_pipeline(config, store, clock, {"console": ConsoleNotifier(stream)})
+    pipeline.ingest(mentions)
+    failed = 0
+    while clock.now() < max(m.published_at for m in mentions) + timedelta(hours=3):
+        clock.advance(timedelta(hours=1))
+        try:
+            pipeline.tick()
+        except StoreError:
+            failed += 1
+    return [line for line in stream.getvalue().splitlines() if line.strip()], failed
+
+
+def test_alerts_whose_outbox_write_fails_go_out_with_the_next_tick() -> None:
+    """The tick committed its incidents, then recording its alert events in the outbox failed: they are
+    kept and recorded by the next tick, so the teams get every notification a healthy run sends."""
+    mentions = traffic("fiat", named=True, spike_at=T0 + timedelta(days=3, hours=12))
+    expected, _ = _notified(SQLiteStore(":memory:"), mentions)
+    flaky = _OutboxFailsOnce(":memory:")
+    got, failed = _notified(flaky, mentions)
+    assert failed == 1 and expected and got == expected

@@ -78,7 +78,9 @@ class Ticker:
                 self.pipeline.checkpoint(self.clock.now())
         except StoreError:
             log.warning("detection tick failed; detectors restart from the last checkpoint")
-            self.pipeline = self._rebuild()
+            failed, self.pipeline = self.pipeline, self._rebuild()
+            if self.pipeline is not failed:  # alert events not yet in the outbox are dispatched by the next tick
+                self.pipeline.undispatched[:0] = failed.undispatched
             raise
         try:
             self.stream.trim()
