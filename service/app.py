@@ -20,6 +20,7 @@ from collections.abc import Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from service import __version__
 from service.api.metrics import ServiceMetrics
@@ -33,7 +34,7 @@ from service.enrich.enricher import Enricher
 from service.enrich.lexicon import load_lexicon
 from service.enrich.negativity import load_scorer
 from service.housekeeping import HOUSEKEEPING_EVERY
-from service.logs import register_secrets
+from service.logs import redact, register_secrets
 from service.notify.base import Notifier
 from service.notify.console import ConsoleNotifier
 from service.notify.outbox import Dispatcher
@@ -99,7 +100,18 @@ def config_secrets(config: Config) -> list[str | None]:
         values.append(secret.reveal() if secret is not None else None)
     for source in config.sources.values():  # API keys, tokens and credentials of the sources
         values.extend(secret_values(source.type, source.options))
+    values.extend(url_secrets(config.store))
     return values
+
+
+def url_secrets(url: str) -> list[str]:
+    """The password (and user) of a store URL, in its userinfo or its query (``?password=``)."""
+    parts = urlsplit(url)
+    found = [parts.password or "", *(value for key, value in parse_qsl(parts.query)
+                                     if key.lower() in ("password", "passwd", "pwd"))]
+    if parts.username and parts.password:  # an ACL user is not secret alone, but with its password it is one
+        found.append(f"{parts.username}:{parts.password}")
+    return [value for value in found if value]
 
 
 class Service(Runtime):
@@ -220,9 +232,9 @@ class Service(Runtime):
 
 
 def safe_url(url: str) -> str:
-    """A store URL without its password."""
+    """A store URL without its credentials (userinfo, or a password in the query)."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return url
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return redact(url)
 

@@ -57,11 +57,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from service.app import Service
-    from service.logs import setup_logging
+    from service.app import Service, config_secrets
+    from service.logs import register_secrets, setup_logging
 
     setup_logging(verbose=args.verbose)  # JSON lines in production, readable on a terminal
     config = load_config(args.config)
+    register_secrets(config_secrets(config))  # every role: masked in the logs from the first line
     role = getattr(args, "role", "all")
     if role != "all":
         from service.scale.roles import run_scheduler, run_worker

@@ -23,11 +23,21 @@ MIN_SECRET_LENGTH = 4
 """Shorter values are not registered: masking every "abc" in the logs would hide more than it protects."""
 
 _PATTERNS = (
-    re.compile(r"xox[abposr]-[A-Za-z0-9-]+"),
+    re.compile(r"xox[abposre]-[A-Za-z0-9-]+"),  # Slack bot, user, refresh... tokens
+    re.compile(r"xapp-[A-Za-z0-9-]+"),  # Slack app-level tokens
     re.compile(r"(?<=hooks\.slack\.com/services/)[A-Za-z0-9/_-]+"),
+    re.compile(r"(?<=hooks\.slack\.com/triggers/)[A-Za-z0-9/_-]+"),
+    re.compile(r"(?<=hooks\.slack\.com/workflows/)[A-Za-z0-9/_-]+"),
     re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]+"),
-    re.compile(r"(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"),
+    # user:password@ in a URL, up to the last "@" before the host (a password may hold "@")
+    re.compile(r"(?<=://)[^/\s:@]*:[^\s/]*(?=@[^@/\s]+(?:[/?#\s\"']|$))"),
 )
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|access_token|api_key|apikey|key|secret)=)"
+                           r"[^&#\s\"']+")
+"""Credentials in a query string (``redis://host/0?password=...``, ``?api_key=...``): the value is masked."""
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+"""Control characters (newline and tab kept): a logged value from outside (a brand name pushed to the
+ingest API) cannot forge a log line or send escape codes to a terminal."""
 _SECRETS: set[str] = set()
 _SECRETS_LOCK = threading.Lock()
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", "color_message"}
@@ -54,7 +64,7 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
-    return text
+    return _QUERY_SECRET.sub(r"\g<1>" + MASK, text)
 
 
 def _time(record: logging.LogRecord) -> str:
@@ -67,12 +77,14 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, Any] = {"time": _time(record), "level": record.levelname.lower(), "logger": record.name,
-                                 "message": record.getMessage()}
+                                 "message": redact(record.getMessage())}
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
-                entry[key] = value if isinstance(value, str | int | float | bool | type(None)) else str(value)
+                kept = value if isinstance(value, int | float | bool | type(None)) else redact(str(value))
+                entry[key] = kept
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = redact(self.formatException(record.exc_info))
+        # Masked before encoding (a secret holding '"' or '\\' is escaped by the encoder), and after.
         return redact(json.dumps(entry, ensure_ascii=False, default=str))
 
 
@@ -87,7 +99,7 @@ class TextFormatter(logging.Formatter):
         self.colour = colour
 
     def format(self, record: logging.LogRecord) -> str:
-        text = super().format(record)
+        text = _CONTROL.sub("\ufffd", redact(super().format(record)))
         if self.colour and record.levelname in self.COLOURS:
             text = f"{self.COLOURS[record.levelname]}{text}\033[0m"
         return redact(text)

@@ -135,3 +135,43 @@ def test_credentials_of_sources_are_masked_too(restore_logging: None, tmp_path: 
     output = stream.getvalue()
     assert client_secret not in output and x_token not in output and "ZGVtbzpzM2NyM3Q=" not in output
     assert output.count(MASK) >= 3
+
+
+def test_more_token_shapes_and_credentials_in_urls_are_masked() -> None:
+    text = redact("xoxe-1-refresh xapp-1-A1-2b hooks.slack.com/triggers/T1/2/x redis://:p@ss@host:6379/0 "
+                  "redis://host/0?password=abc&db=1 https://api.example.org/v1?q=toyota&api_key=K3Y")
+    for secret in ("xoxe-1-refresh", "xapp-1-A1", "T1/2/x", "p@ss", "abc&", "K3Y"):
+        assert secret not in text, secret
+    assert "redis://<secret>@host:6379/0" in text and "?password=<secret>&db=1" in text and "q=toyota" in text
+    assert redact("mail a@b.com, see https://host/path@x") == "mail a@b.com, see https://host/path@x"
+
+
+def test_a_secret_the_json_encoder_would_escape_is_masked_too(restore_logging: None) -> None:
+    stream = io.StringIO()
+    setup_logging(stream=stream, json_lines=True)
+    register_secret('tok"en\\with-quote')
+    log = logging.getLogger("crisiswatch.test")
+    log.info('ingest token is tok"en\\with-quote', extra={"detail": 'x tok"en\\with-quote'})
+    line = stream.getvalue()
+    assert "with-quote" not in line and json.loads(line)["message"] == f"ingest token is {MASK}"
+
+
+def test_control_characters_from_outside_cannot_forge_text_log_lines(restore_logging: None,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    terminal = FakeTerminal()
+    setup_logging(stream=terminal)
+    logging.getLogger("crisiswatch").warning("brand %s", "evil\r12:00:00 INFO forged\x1b[2J\x9b")
+    line = terminal.getvalue()
+    assert "\x1b" not in line and "\r" not in line and "\x9b" not in line and line.count("\n") == 1
+
+
+def test_the_store_password_is_a_secret_of_the_configuration(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    from service.app import config_secrets, safe_url
+
+    monkeypatch.setenv("CRISISWATCH_STORE", "redis://worker:s3cret@pass@redis.internal:6379/0")
+    config = load_config(write_config(tmp_path))
+    assert "s3cret@pass" in config_secrets(config)
+    assert safe_url(config.store) == "redis://***@redis.internal:6379/0"
+    assert safe_url("redis://redis.internal/0?password=s3cretpass") == f"redis://redis.internal/0?password={MASK}"
