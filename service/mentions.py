@@ -59,6 +59,10 @@ def parse_time(value: Any, field_name: str = "published_at") -> datetime:
     return parsed.astimezone(UTC)
 
 
+MAX_BRAND = 100
+"""A brand is a name (alerts.yaml's brands, Redis key tags, Slack headlines): one short line."""
+
+
 def _clean(text: str) -> str:
     """Drop NUL and other C0 control characters except tab and newline; cap the length."""
     if len(text) > MAX_TEXT:
@@ -105,6 +109,9 @@ def mention_from_record(record: Any) -> Mention:
         allowed = ", ".join(k.value for k in SourceKind)
         raise RecordError(f"kind: {kind_value!r} is not one of {allowed}") from None
     lang = strings["lang"].lower() if strings["lang"] else None
+    brand = record.get("brand")
+    if isinstance(brand, str) and (len(brand) > MAX_BRAND or not brand.isprintable()):
+        raise RecordError(f"brand: expected a name of at most {MAX_BRAND} printable characters on one line")
     return Mention(id=mention_id.strip()[:512], published_at=published_at, text=_clean(text), kind=kind,
                    source=strings["source"], brand=strings["brand"].lower() if strings["brand"] else None,
                    lang=lang, author=strings["author"], url=strings["url"], title=strings["title"],

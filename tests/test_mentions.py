@@ -34,6 +34,9 @@ def test_good_record_is_normalised() -> None:
     ({"reach": -1}, "reach: expected a number >= 0, got -1"),
     ({"reach": "many"}, "reach: expected a number >= 0, got 'many'"),
     ({"author": 42}, "author: expected a string, got int"),
+    ({"brand": "acme\n12:00 INFO forged"}, "brand: expected a name of at most 100 printable characters on one line"),
+    ({"brand": "acme\x1b[2J"}, "brand: expected a name of at most 100 printable characters on one line"),
+    ({"brand": "b" * 101}, "brand: expected a name of at most 100 printable characters on one line"),
 ])
 def test_contract_violations(change: dict, message: str) -> None:
     with pytest.raises(RecordError) as caught:
