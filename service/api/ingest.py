@@ -1,18 +1,23 @@
 """``POST /v1/mentions``: mentions pushed by other systems (DESIGN.md "Mention record").
 
-The body is a JSON array of records or NDJSON (one record per line), optionally gzip-encoded. A
-bearer token is required (``CRISISWATCH_INGEST_TOKEN`` or ``ingest.token`` in alerts.yaml), compared
+The body is a JSON array of records or NDJSON (one record per line, lines end at ``\\n``; a ``\\r`` before it
+is dropped), UTF-8 with or without a byte order mark, optionally gzip-encoded (every member of a
+concatenated gzip stream is read; a truncated stream is refused). A bearer token is required
+(``CRISISWATCH_INGEST_TOKEN`` or ``ingest.token`` in alerts.yaml, surrounding whitespace ignored), compared
 in constant time; without a configured token every ingest is refused (503), never accepted openly.
 Each invalid record is reported with its line (NDJSON) or position (array, 1-based, also under
-``line``) and the reason; the valid ones are ingested: ``202`` with accepted / rejected counts. When the
-store is unreachable nothing is ingested: ``503`` with ``Retry-After``. In scaled-out mode (the HTTP of
-``--role scheduler|worker``) the valid mentions are queued on the stream: ``202`` with ``queued``.
+``line``) and the reason; the valid ones are ingested: ``202`` with accepted / rejected counts. A body
+that is neither is refused whole (``400``), as is a Content-Encoding other than gzip or identity
+(``415``). When the store is unreachable nothing is ingested: ``503`` with ``Retry-After``. In scaled-out
+mode (the HTTP of ``--role scheduler|worker``) the valid mentions are queued on the stream: ``202`` with
+``queued``. Decompression and parsing run in a worker thread, off the event loop.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import sys
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -33,10 +38,26 @@ if TYPE_CHECKING:
 MAX_BODY = 8 * 1024 * 1024
 """Largest accepted body, compressed or not (bytes)."""
 MAX_ERRORS_SHOWN = 100
+GZIP_CHUNK = 1024
+"""Compressed bytes handed to the inflater at a time. zlib copies the input left over at the end of each
+gzip member; small pieces keep a body of many tiny members linear in time."""
+_GZIP_CODINGS = ("gzip", "x-gzip")
+_JSON_SPACE = " \t\r\n"
+_MULTILINE = ("one JSON value is written over several lines (pretty-printed?): send one record per line "
+              "(NDJSON, e.g. jq -c) or a JSON array of records")
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class BodyError(ValueError):
+    """A body that cannot be read: ``status`` is the answer (400 corrupt or truncated gzip, 415 unknown
+    Content-Encoding)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 @dataclass
@@ -51,25 +72,65 @@ class Parsed:
             self.errors.append({"line": line, "reason": reason})
 
 
-def parse_body(text: str) -> Parsed:
-    """Records of a JSON array or NDJSON body; raises ``ValueError`` when it is neither."""
-    parsed = Parsed()
-    stripped = text.lstrip()
-    if stripped.startswith("["):
+def _json_reason(exc: ValueError | RecursionError) -> str:
+    """Why ``json.loads`` failed, in words a client can act on."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "arrays or objects nested too deeply"
+    # json raises a plain ValueError only for an integer longer than Python converts
+    return f"an integer with more than {sys.get_int_max_str_digits()} digits"
+
+
+def _load_array(text: str) -> list[Any]:
+    try:
+        records: list[Any] = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"invalid JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"invalid JSON array: {_json_reason(exc)}") from None
+    return records
+
+
+def _spans_lines(text: str) -> bool:
+    """Whether ``text`` (no leading whitespace) starts with one JSON value written over several lines."""
+    try:
+        _, end = json.JSONDecoder().raw_decode(text)
+    except (ValueError, RecursionError):
+        return False
+    return text.find("\n", 0, end) >= 0
+
+
+def _load_lines(text: str, parsed: Parsed) -> list[tuple[int, Any]]:
+    """The values of an NDJSON body by line number; an invalid line is rejected on its own. Lines end at
+    ``\\n`` only: U+2028, U+2029 and U+0085 may stand unescaped in JSON strings (``str.splitlines`` would
+    cut there)."""
+    numbered: list[tuple[int, Any]] = []
+    first = True
+    for number, raw in enumerate(text.split("\n"), start=1):
+        line = raw.removesuffix("\r")
+        if not line.strip(_JSON_SPACE):
+            continue
         try:
-            records = json.loads(stripped)
-        except json.JSONDecodeError as exc:
-            raise ValueError(f"invalid JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
-        numbered: list[tuple[int, Any]] = list(enumerate(records, start=1))
+            numbered.append((number, json.loads(line)))
+        except (ValueError, RecursionError) as exc:
+            if first and _spans_lines(text.lstrip(_JSON_SPACE)):
+                raise ValueError(_MULTILINE) from None
+            parsed.reject(number, f"invalid JSON: {_json_reason(exc)}")
+        first = False
+    return numbered
+
+
+def parse_body(text: str) -> Parsed:
+    """Records of a JSON array or NDJSON body (a leading byte order mark ignored); raises ``ValueError``
+    when it is neither, naming the pretty-printed case."""
+    parsed = Parsed()
+    text = text.removeprefix("\ufeff")
+    stripped = text.lstrip(_JSON_SPACE)
+    if stripped.startswith("["):
+        numbered = list(enumerate(_load_array(stripped), start=1))
     else:
-        numbered = []
-        for number, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                numbered.append((number, json.loads(line)))
-            except json.JSONDecodeError as exc:
-                parsed.reject(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        numbered = _load_lines(text, parsed)
     for number, record in numbered:
         try:
             parsed.mentions.append(mention_from_record(record))
@@ -78,18 +139,64 @@ def parse_body(text: str) -> Parsed:
     return parsed
 
 
+def parse_bytes(body: bytes) -> Parsed:
+    """:func:`parse_body` of a UTF-8 body; raises ``ValueError`` (``UnicodeDecodeError`` included)."""
+    return parse_body(body.decode("utf-8"))
+
+
 def authorized(header: str | None, token: str) -> bool:
-    """``Authorization: Bearer <token>``, compared in constant time."""
+    """``Authorization: Bearer <token>``, compared in constant time (surrounding whitespace ignored on both
+    sides: a token read from a mounted secret file often ends in a newline)."""
     scheme, _, given = (header or "").partition(" ")
     if scheme.lower() != "bearer":
         return False
-    return hmac.compare_digest(given.strip().encode(), token.encode())
+    return hmac.compare_digest(given.strip().encode(), token.strip().encode())
+
+
+def gunzip(data: bytes, limit: int) -> bytes:
+    """Every member of a gzip body (``cat a.gz b.gz`` is one valid gzip stream; zero padding after a
+    member is skipped), refused past ``limit`` bytes in all (:class:`BodyTooLarge`). A corrupt stream, or
+    one that ends inside a member, raises :class:`BodyError`."""
+    out = bytearray()
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    inside = False  # whether the stream so far ends inside a member
+    for start in range(0, len(data), GZIP_CHUNK):
+        piece = data[start:start + GZIP_CHUNK]
+        while piece:
+            if not inside:
+                piece = piece.lstrip(b"\0")
+                if not piece:
+                    break
+                inflater, inside = zlib.decompressobj(16 + zlib.MAX_WBITS), True
+            try:
+                out += inflater.decompress(piece, limit - len(out) + 1)
+            except zlib.error as exc:
+                raise BodyError(f"invalid gzip body: {exc}") from None
+            if len(out) > limit:
+                raise BodyTooLarge
+            # within its bound, the inflater consumed the piece, up to the end of the member at most
+            piece, inside = (inflater.unused_data, False) if inflater.eof else (b"", True)
+    if inside:
+        raise BodyError("truncated gzip body: the stream ends inside a member; nothing was ingested, "
+                        "send the whole body again")
+    return bytes(out)
+
+
+def _content_codings(header: str) -> list[str]:
+    """The codings of a Content-Encoding header, in the order applied, without ``identity``."""
+    codings = (coding.strip().lower() for coding in header.split(","))
+    return [coding for coding in codings if coding and coding != "identity"]
 
 
 async def read_limited(request: Request, limit: int | None = None) -> bytes:
     """The request body, refused past ``limit`` bytes (default :data:`MAX_BODY`; declared or streamed,
-    and once decompressed)."""
+    and once decompressed: :class:`BodyTooLarge`). Content-Encoding gzip or identity only, else
+    :class:`BodyError` with status 415; gzip is inflated in a worker thread."""
     limit = MAX_BODY if limit is None else limit
+    encoding = request.headers.get("content-encoding", "")
+    codings = _content_codings(encoding)
+    if len(codings) > 1 or (codings and codings[0] not in _GZIP_CODINGS):
+        raise BodyError(f"unsupported Content-Encoding {encoding[:40]!r}: send gzip or identity", status=415)
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise BodyTooLarge
@@ -100,14 +207,8 @@ async def read_limited(request: Request, limit: int | None = None) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     body = b"".join(chunks)
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        try:
-            body = inflater.decompress(body, limit + 1)
-        except zlib.error as exc:
-            raise ValueError(f"invalid gzip body: {exc}") from None
-        if len(body) > limit or inflater.unconsumed_tail:
-            raise BodyTooLarge
+    if codings:
+        body = await run_in_threadpool(gunzip, body, limit)
     return body
 
 
@@ -117,20 +218,21 @@ def _error(status: int, message: str, **headers: str) -> JSONResponse:
 
 async def ingest_mentions(request: Request) -> JSONResponse:
     runtime: Runtime | RoleRuntime = request.app.state.runtime
-    token = runtime.ingest_token()
-    if token is None:
+    token = (runtime.ingest_token() or "").strip()
+    if not token:
         return _error(503, "ingest is disabled: no token configured (set CRISISWATCH_INGEST_TOKEN or "
                            "ingest.token in alerts.yaml)")
     if not authorized(request.headers.get("authorization"), token):
         return _error(401, "missing or wrong bearer token", **{"WWW-Authenticate": 'Bearer realm="crisiswatch"'})
     try:
         body = await read_limited(request)
-        text = body.decode("utf-8")
-        parsed = parse_body(text)
+        parsed = await run_in_threadpool(parse_bytes, body)
     except BodyTooLarge:
         return _error(413, f"body larger than {MAX_BODY} bytes (after decompression): split it into several requests")
-    except UnicodeDecodeError:
-        return _error(400, "body is not UTF-8 text")
+    except BodyError as exc:
+        return _error(exc.status, str(exc))
+    except UnicodeDecodeError as exc:
+        return _error(400, f"body is not UTF-8 text (invalid byte at offset {exc.start})")
     except ValueError as exc:
         return _error(400, str(exc))
     runtime.metrics.rejected.inc(parsed.rejected)

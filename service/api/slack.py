@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from service.api.ingest import BodyTooLarge, read_limited
+from service.api.ingest import BodyError, BodyTooLarge, read_limited
 from service.incidents import acknowledge, resolve_manually, snooze
 from service.notify.blocks import ACTION_ACKNOWLEDGE, ACTION_RESOLVE, ACTION_SNOOZE
 from service.notify.gather import snooze_ref
@@ -109,8 +109,10 @@ async def slack_actions(request: Request) -> JSONResponse:
         return JSONResponse({"error": "Slack actions are disabled: set SLACK_SIGNING_SECRET"}, status_code=503)
     try:
         body = await read_limited(request, MAX_BODY)
-    except (BodyTooLarge, ValueError):
+    except BodyTooLarge:
         return JSONResponse({"error": "body too large"}, status_code=413)
+    except BodyError as exc:  # corrupt or truncated gzip (400), a Content-Encoding other than gzip (415)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
     refused = verify(secret, request.headers.get("x-slack-request-timestamp"),
                      request.headers.get("x-slack-signature"), body, runtime.clock.now())
     if refused is not None:
