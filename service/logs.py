@@ -44,7 +44,9 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message
 
 
 def register_secret(value: str | None) -> None:
-    """Mask ``value`` in every log line from now on (``None`` and very short values are ignored)."""
+    """Mask ``value`` in every log line from now on (``None`` and very short values are ignored;
+    surrounding whitespace is not part of a secret)."""
+    value = value.strip() if value else value
     if value and len(value) >= MIN_SECRET_LENGTH:
         with _SECRETS_LOCK:
             _SECRETS.add(value)

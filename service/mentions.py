@@ -118,6 +118,16 @@ def mention_from_record(record: Any) -> Mention:
                    reach=_number(record, "reach"), engagement=_number(record, "engagement"))
 
 
+def json_reason(exc: ValueError | RecursionError) -> str:
+    """Why ``json.loads`` refused a text, in words a sender can act on."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, RecursionError):
+        return "arrays or objects nested too deeply"
+    # json raises a plain ValueError only for an integer longer than Python converts
+    return f"an integer with more than {sys.get_int_max_str_digits()} digits"
+
+
 def read_lines(stream: IO[str], report: ReadReport) -> Iterator[Mention]:
     """Yield the valid mentions of a JSON Lines text stream, recording skipped lines in ``report``."""
     for number, line in enumerate(stream, start=1):
@@ -125,10 +135,11 @@ def read_lines(stream: IO[str], report: ReadReport) -> Iterator[Mention]:
             continue
         try:
             record = json.loads(line)
-            mention = mention_from_record(record)
-        except json.JSONDecodeError as exc:
-            report.skip(number, f"invalid JSON: {exc.msg} at column {exc.colno}")
+        except (ValueError, RecursionError) as exc:
+            report.skip(number, f"invalid JSON: {json_reason(exc)}")
             continue
+        try:
+            mention = mention_from_record(record)
         except RecordError as exc:
             report.skip(number, str(exc))
             continue

@@ -233,3 +233,14 @@ def test_slack_actions_bad_body_is_not_called_too_large(slack_running: ServiceTh
     too_large = httpx.post(f"{slack_running.url}/slack/actions", content=gzip.compress(b"a" * 100_000), timeout=30,
                            headers={"Content-Encoding": "gzip"})
     assert too_large.status_code == 413
+
+
+def test_the_token_comes_from_the_environment_over_the_file_whitespace_ignored(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load_config(write_config(tmp_path))
+    assert config.ingest_token is not None
+    from_file = config.ingest_token.reveal().strip()
+    monkeypatch.setenv("CRISISWATCH_INGEST_TOKEN", " \n")  # blank: the file's token stands
+    assert ingest.configured_token(config) == from_file
+    monkeypatch.setenv("CRISISWATCH_INGEST_TOKEN", "env-token\n")
+    assert ingest.configured_token(config) == "env-token"

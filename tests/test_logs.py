@@ -175,3 +175,8 @@ def test_the_store_password_is_a_secret_of_the_configuration(tmp_path: Path,
     assert "s3cret@pass" in config_secrets(config)
     assert safe_url(config.store) == "redis://***@redis.internal:6379/0"
     assert safe_url("redis://redis.internal/0?password=s3cretpass") == f"redis://redis.internal/0?password={MASK}"
+
+
+def test_a_secret_read_from_a_file_is_masked_without_its_newline() -> None:
+    register_secret("file-token-0123\n")
+    assert redact("token file-token-0123 used") == f"token {MASK} used"

@@ -83,3 +83,13 @@ def test_truncated_gzip_is_reported_not_raised(tmp_path: Path) -> None:
     mentions = list(read_mentions(path, report))
     assert 0 < len(mentions) < 500
     assert report.skipped >= 1 and "truncated or corrupt" in report.errors[-1]
+
+
+def test_a_line_with_a_huge_integer_or_deep_nesting_is_skipped_not_fatal(tmp_path: Path) -> None:
+    path = tmp_path / "mentions.jsonl"
+    write_lines(path, [json.dumps({**GOOD, "id": "m0"}), '{"id": "x", "reach": ' + "9" * 5000 + "}",
+                       "[" * 100_000 + "]" * 100_000, json.dumps({**GOOD, "id": "m3"})])
+    report = ReadReport(str(path))
+    assert [m.id for m in read_mentions(path, report)] == ["m0", "m3"]
+    assert report.errors == [f"{path}:2: invalid JSON: an integer with more than 4300 digits",
+                             f"{path}:3: invalid JSON: arrays or objects nested too deeply"]

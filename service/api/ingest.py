@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hmac
 import json
-import sys
+import os
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -27,12 +27,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from service.domain import Mention
-from service.mentions import RecordError, mention_from_record
+from service.mentions import RecordError, json_reason, mention_from_record
 from service.scale.http import Queued
 from service.store.base import StoreError
 
 if TYPE_CHECKING:
     from service.api.runtime import Runtime
+    from service.config import Config
     from service.scale.http import RoleRuntime
 
 MAX_BODY = 8 * 1024 * 1024
@@ -72,23 +73,13 @@ class Parsed:
             self.errors.append({"line": line, "reason": reason})
 
 
-def _json_reason(exc: ValueError | RecursionError) -> str:
-    """Why ``json.loads`` failed, in words a client can act on."""
-    if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
-    if isinstance(exc, RecursionError):
-        return "arrays or objects nested too deeply"
-    # json raises a plain ValueError only for an integer longer than Python converts
-    return f"an integer with more than {sys.get_int_max_str_digits()} digits"
-
-
 def _load_array(text: str) -> list[Any]:
     try:
         records: list[Any] = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
-        raise ValueError(f"invalid JSON array: {_json_reason(exc)}") from None
+        raise ValueError(f"invalid JSON array: {json_reason(exc)}") from None
     return records
 
 
@@ -116,7 +107,7 @@ def _load_lines(text: str, parsed: Parsed) -> list[tuple[int, Any]]:
         except (ValueError, RecursionError) as exc:
             if first and _spans_lines(text.lstrip(_JSON_SPACE)):
                 raise ValueError(_MULTILINE) from None
-            parsed.reject(number, f"invalid JSON: {_json_reason(exc)}")
+            parsed.reject(number, f"invalid JSON: {json_reason(exc)}")
         first = False
     return numbered
 
@@ -142,6 +133,16 @@ def parse_body(text: str) -> Parsed:
 def parse_bytes(body: bytes) -> Parsed:
     """:func:`parse_body` of a UTF-8 body; raises ``ValueError`` (``UnicodeDecodeError`` included)."""
     return parse_body(body.decode("utf-8"))
+
+
+def configured_token(config: Config) -> str | None:
+    """The ingest token: ``CRISISWATCH_INGEST_TOKEN`` over ``ingest.token``, surrounding whitespace
+    ignored (a secret file often ends in a newline); ``None`` when neither holds one."""
+    for value in (os.environ.get("CRISISWATCH_INGEST_TOKEN"),
+                  config.ingest_token.reveal() if config.ingest_token else None):
+        if value and value.strip():
+            return value.strip()
+    return None
 
 
 def authorized(header: str | None, token: str) -> bool:

@@ -50,9 +50,11 @@ def openapi_document() -> dict[str, Any]:
                 "queued": {"type": "integer"},
                 "errors": _RECORD_ERRORS}}, "valid records ingested (or queued on the stream when scaled out); "
                                             "invalid ones listed"),
-            "400": _json(_ERROR, "not JSON / NDJSON, or no valid record"),
+            "400": _json(_ERROR, "not JSON / NDJSON, a truncated or corrupt gzip body, a pretty-printed object, "
+                                 "or no valid record"),
             "401": _json(_ERROR, "missing or wrong bearer token"),
             "413": _json(_ERROR, "body too large"),
+            "415": _json(_ERROR, "unsupported Content-Encoding (gzip or identity only)"),
             "503": _json(_ERROR, "ingest disabled: no token configured, or store unreachable (Retry-After)"),
         },
     }

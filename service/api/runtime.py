@@ -272,9 +272,9 @@ class Runtime:
                         brands=len(self.config.brands), sources=len(self.config.sources))
 
     def ingest_token(self) -> str | None:
-        token = os.environ.get("CRISISWATCH_INGEST_TOKEN") or (
-            self.config.ingest_token.reveal() if self.config.ingest_token else None)
-        return token or None
+        from service.api.ingest import configured_token
+
+        return configured_token(self.config)
 
     def signing_secret(self) -> str | None:
         return os.environ.get("SLACK_SIGNING_SECRET") or None

@@ -109,9 +109,9 @@ class RoleRuntime:
         return Queued(queued=len(mentions))
 
     def ingest_token(self) -> str | None:
-        token = os.environ.get("CRISISWATCH_INGEST_TOKEN") or (
-            self.config.ingest_token.reveal() if self.config.ingest_token else None)
-        return token or None
+        from service.api.ingest import configured_token
+
+        return configured_token(self.config)
 
     def readiness(self) -> dict[str, Any]:
         """Ready while Redis answers and the role is not stopping; the dead letters are shown (and
