@@ -71,7 +71,7 @@ class _Fault:
     method: str | None
     status: int = 200
     error: str | None = None
-    retry_after: int | None = None
+    retry_after: int | str | None = None
     seconds: float = 0.0
 
 
@@ -139,7 +139,7 @@ class FakeSlack:
         return f"http://127.0.0.1:{self.port}{self.webhook_path}"
 
     # -- failure injection -------------------------------------------------------------------------
-    def rate_limit(self, times: int = 1, *, retry_after: int = 1, method: str | None = None) -> None:
+    def rate_limit(self, times: int = 1, *, retry_after: int | str = 1, method: str | None = None) -> None:
         self._add(_Fault(kind="status", remaining=times, method=method, status=429, error="ratelimited",
                          retry_after=retry_after))
 

@@ -85,6 +85,11 @@ def ev(state: AlertState, severity: Severity = W, kind: Kind = Kind.EVENT) -> Ev
      Decision(send=True, at=NOW + 60 * MIN, reason=Reason.QUIET_HOURS, detail="first notification")),
     (ev(FIRING, C), NEVER, RouteOptions(quiet_hours=NIGHT), {},
      Decision(send=True, at=NOW, reason=Reason.FIRST_NOTIFICATION)),
+    # a person's action is shown at once, even in quiet hours; a reminder waits like an update
+    (ev(UPDATED, W, Kind.ACTION), SENT_1_H_AGO, RouteOptions(quiet_hours=LUNCH), {},
+     Decision(send=True, at=NOW, reason=Reason.ACTION)),
+    (ev(UPDATED, W, Kind.REMINDER), SENT_1_H_AGO, RouteOptions(quiet_hours=LUNCH), {},
+     Decision(send=True, at=NOW + 60 * MIN, reason=Reason.QUIET_HOURS, detail="repeat interval elapsed")),
 ])
 def test_decide(event: Event, line: LineLog, options: RouteOptions, muted: dict, expected: Decision) -> None:
     assert decide(event, line, options, NOW, **muted) == expected

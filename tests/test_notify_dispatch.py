@@ -128,11 +128,34 @@ def test_group_interval_coalesces_routine_updates_but_not_escalations() -> None:
     assert w is Severity.WARNING
 
 
-def test_group_wait_then_everything_in_order() -> None:
+def test_an_escalation_during_group_wait_goes_now_after_the_first_message() -> None:
     dispatcher, _, recorder = setup()
     run(dispatcher, recorder, {0: [alert("peugeot", 1, AlertState.FIRING, 0)],
                                1: [alert("peugeot", 2, AlertState.ESCALATED, 1, Severity.CRITICAL)]}, 5)
-    assert recorder.lines() == ["+2m comms peugeot-1#1 firing/warning", "+2m comms peugeot-1#2 escalated/critical"]
+    assert recorder.lines() == ["+1m comms peugeot-1#1 firing/warning", "+1m comms peugeot-1#2 escalated/critical"]
+
+
+def test_an_escalation_is_not_held_behind_an_update_waiting_its_group_interval() -> None:
+    dispatcher, store, recorder = setup()  # review finding 2 (p_gi): the escalation was delivered at +5m
+    run(dispatcher, recorder, {0: [alert("toyota", 1, AlertState.FIRING, 0)],
+                               1: [alert("toyota", 2, AlertState.UPDATED, 1)],
+                               2: [alert("toyota", 3, AlertState.ESCALATED, 2, Severity.CRITICAL)],
+                               3: [alert("toyota", 4, AlertState.UPDATED, 3, Severity.CRITICAL)]}, 10)
+    # the update #2 came due with #3 and was coalesced into it; #4 waits the interval after #3
+    assert recorder.lines() == ["+0m intel toyota-1#1 firing/warning", "+2m intel toyota-1#3 escalated/critical",
+                                "+7m intel toyota-1#4 updated/critical"]
+    assert store.outbox_pending() == []
+
+
+def test_a_critical_in_quiet_hours_goes_now_with_the_held_warning() -> None:
+    dispatcher, store, recorder = setup()  # review finding 2 (p_quiet): both were delivered at +180m
+    run(dispatcher, recorder, {0: [alert("volkswagen", 1, AlertState.FIRING, 0)],
+                               10: [alert("volkswagen", 2, AlertState.ESCALATED, 10, Severity.CRITICAL)],
+                               20: [alert("volkswagen", 3, AlertState.UPDATED, 20)]}, 200)
+    night = [line for line in recorder.lines() if " night " in line]
+    assert night == ["+10m night volkswagen-1#1 firing/warning", "+10m night volkswagen-1#2 escalated/critical",
+                     "+180m night volkswagen-1#3 updated/warning"]
+    assert store.outbox_pending() == []
 
 
 def test_quiet_hours_delay_warnings_not_critical() -> None:

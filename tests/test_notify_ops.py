@@ -273,3 +273,21 @@ def test_waiting_alerts_survive_a_store_that_cannot_be_read_and_keep_their_order
         store.close()
     states = [json.loads(r.content)["ops"]["state"] for r in hooks.requests]
     assert states == ["failing", "failing", "recovered"]  # in order, none lost
+
+
+def test_ops_messages_are_masked_and_the_webhook_is_signed_with_the_send_time(fake_slack: FakeSlack) -> None:
+    hooks = Hooks()  # review findings 13 (unmasked last error) and 8 (signed with the event's time)
+    clock = SimulatedClock(START + timedelta(hours=2))
+    secret = WebhookConfig(url=Secret("https://h.example/x"), secret=Secret("s3cret"))
+    notifier = OpsNotifier(team="platform", channel="#ops", webhook=secret, client_factory=hooks.factory, clock=clock,
+                           slack=OpsSlack(token=TOKEN, webhook_url=None, base_url=fake_slack.api_url))
+    leaked = "xoxb-1111-2222-abcdefabcdef"
+    notifier(OpsEvent(source="s", state=OpsState.FAILING, at=START,
+                      message=f"source \"s\" has failed 3 times; last error: invalid token {leaked}"))
+    [message] = fake_slack.top_level()
+    assert message.text is not None and leaked not in message.text and "invalid token" in message.text
+    [request] = hooks.requests
+    assert leaked not in request.content.decode() and "invalid token" in request.content.decode()
+    timestamp = request.headers["X-Crisiswatch-Timestamp"]
+    assert timestamp == str(int(clock.now().timestamp()))
+    assert request.headers[SIGNATURE_HEADER] == sign("s3cret", timestamp, request.content)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import httpx
@@ -80,3 +81,50 @@ def test_network_errors_are_retryable_and_unknown_teams_are_not() -> None:
     with pytest.raises(DeliveryError) as missing:
         notifier(refuse).send(ALERT, Target(receiver="nobody"), None)
     assert not missing.value.retryable
+
+
+def test_signed_with_the_send_time_of_the_dispatcher() -> None:
+    seen: list[httpx.Request] = []  # review finding 8: a delayed item was signed with the alert's old time
+    late = datetime(2010, 1, 21, 23, 0, tzinfo=UTC)
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    notifier(handler).deliver(replace(delivery(), sent_at=late))
+    [request] = seen
+    assert request.headers[TIMESTAMP_HEADER] == str(int(late.timestamp()))
+    expected = hmac.new(b"s3cret", request.headers[TIMESTAMP_HEADER].encode() + b"." + request.content,
+                        hashlib.sha256).hexdigest()
+    assert request.headers[SIGNATURE_HEADER] == f"sha256={expected}"
+
+
+def test_the_dispatcher_signs_a_delayed_item_when_it_sends_it() -> None:
+    from service.config import parse_config
+    from service.notify.outbox import Dispatcher
+    from service.store.sqlite import SQLiteStore
+
+    config = parse_config("""\
+version: 1
+brands:
+  toyota: {query: toyota, team: night}
+teams:
+  night: {webhook: {url: "https://hooks.example/x", secret: "s3cret"}}
+route:
+  team: night
+  quiet_hours: {from: "19:00", to: "23:00", timezone: UTC, except_critical: false}
+""")
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    hooks = {"night": config.teams["night"].webhook}
+    webhook = WebhookNotifier(hooks, client=httpx.Client(transport=httpx.MockTransport(handler)))  # type: ignore[dict-item]
+    dispatcher = Dispatcher(config, SQLiteStore(":memory:"), {"webhook": webhook})
+    dispatcher.dispatch([ALERT], AT)  # 19:05 UTC: held until 23:00
+    assert dispatcher.deliver_due(AT).delivered == 0
+    end = datetime(2010, 1, 21, 23, 0, tzinfo=UTC)
+    assert dispatcher.deliver_due(end).delivered == 1
+    assert [request.headers[TIMESTAMP_HEADER] for request in seen] == [str(int(end.timestamp()))]

@@ -8,6 +8,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -228,12 +229,35 @@ def test_crash_between_send_and_record_never_posts_twice(fake_slack: FakeSlack,
         reopened.close()
     channel = fake_slack.channel_id("#veille-concurrence")
     [top] = fake_slack.top_level(channel)  # the first message was found again, not reposted
-    assert len(fake_slack.thread(channel, top.ts)) == 1  # the reply was found again, not reposted
-    assert len(fake_slack.calls_to("conversations.history")) == 1
-    assert len(fake_slack.calls_to("conversations.replies")) == 1
+    assert len(fake_slack.thread(channel, top.ts)) == 1  # the reply was not reposted
+    # the sent:<key> ref recorded right after Slack answered settles both: no look-up, no second call
+    assert fake_slack.calls_to("conversations.history") == fake_slack.calls_to("conversations.replies") == []
+    assert top.edits == 1 and len(fake_slack.calls_to("chat.postMessage")) == 2
     final = reopenable()
     assert final.get_ref("thread:toyota-20100121T1900Z:intel/slack") == f"{channel}:{top.ts}"
     final.close()
+
+
+def test_a_store_error_after_the_first_post_neither_reposts_nor_pings_again(fake_slack: FakeSlack,
+                                                                            reopenable: Callable[[], Store]) -> None:
+    config = parse_config(CONFIG)  # review finding 4 (p_crash_first): an update with a second ping followed
+    first_key = "toyota-20100121T1900Z#1->intel/slack"
+    store = CrashingStore(reopenable(), {first_key})
+    store.save_incident(incident(Severity.CRITICAL))
+    Dispatcher(config, store, {"slack": slack(fake_slack)}).dispatch([alert(1, AlertState.FIRING, 0,
+                                                                            Severity.CRITICAL)], T0)
+    with pytest.raises(Killed):
+        Dispatcher(config, store, {"slack": slack(fake_slack)}).deliver_due(T0)
+    store.close()
+    reopened = reopenable()
+    report = Dispatcher(config, reopened, {"slack": slack(fake_slack)}).deliver_due(T0 + MIN)
+    assert (report.delivered, report.failed, reopened.outbox_pending()) == (1, 0, [])
+    channel = fake_slack.channel_id("#veille-concurrence")
+    [top] = fake_slack.top_level(channel)
+    assert top.edits == 0 and fake_slack.thread(channel, top.ts) == []
+    assert [c.method for c in fake_slack.calls if c.method.startswith("chat.")] == ["chat.postMessage"]
+    assert reopened.get_ref("thread:toyota-20100121T1900Z:intel/slack") == f"{channel}:{top.ts}"
+    reopened.close()
 
 
 CHILD = """
@@ -297,3 +321,23 @@ def test_lookup_failures_retry_when_transient_and_post_when_permanent(fake_slack
     assert slack(fake_slack).deliver(other) != first  # cannot look: posts (at-least-once) and says so
     assert len(fake_slack.top_level()) == 2
     assert any("cannot look up earlier Slack messages of incident other-1" in r.getMessage() for r in caplog.records)
+
+
+def test_a_deleted_message_is_reposted_once_even_when_slack_answer_is_lost(fake_slack: FakeSlack) -> None:
+    config = parse_config(CONFIG)  # review finding 6 (p_gone): the re-post was posted a second time
+    store = SQLiteStore(":memory:")
+    store.save_incident(incident())
+    notifier = SlackNotifier(token=TOKEN, webhook_url=None, base_url=fake_slack.api_url, timeout=0.5)
+    dispatcher = Dispatcher(config, store, {"slack": notifier})
+    dispatcher.dispatch([alert(1, AlertState.FIRING, 0)], T0)
+    assert dispatcher.deliver_due(T0).delivered == 1
+    fake_slack.messages.clear()  # someone deleted the incident's message in Slack
+    store.save_incident(incident(events=2, minutes=10))
+    dispatcher.dispatch([alert(2, AlertState.ESCALATED, 10, Severity.CRITICAL)], T0 + 10 * MIN)
+    fake_slack.stall(1.0, method="chat.postMessage")  # Slack posts it, the answer comes after our timeout
+    assert dispatcher.deliver_due(T0 + 10 * MIN).failed == 1
+    time.sleep(0.8)
+    assert dispatcher.deliver_due(T0 + 11 * MIN).delivered == 1
+    channel = fake_slack.channel_id("#veille-concurrence")
+    [top] = fake_slack.top_level(channel)
+    assert store.get_ref("thread:toyota-20100121T1900Z:intel/slack") == f"{channel}:{top.ts}"

@@ -329,6 +329,51 @@ def test_outbox_later_enqueued_smaller_seq_takes_the_lead(store: Store) -> None:
     assert (s3.attempts, s3.last_error, s3.delivered_at) == (2, "timeout again", None)
 
 
+def test_outbox_hasten_brings_the_items_ahead_in_line_forward(store: Store) -> None:
+    later = T0 + timedelta(hours=3)
+    store.outbox_enqueue([
+        item("h1", "inc-h", "team", 1, T0, next_attempt_at=later),
+        item("h2", "inc-h", "team", 2, T0 + FIVE, next_attempt_at=later + FIVE),
+        item("h9", "inc-h", "team", 9, T0 + FIVE, next_attempt_at=later),  # behind the new item: left alone
+        item("o1", "inc-h", "legal", 1, T0, next_attempt_at=later),  # another line: left alone
+        item("e1", "inc-h", "team", 1, T0 - FIVE, next_attempt_at=T0 - FIVE),  # already due
+    ])
+    store.outbox_delivered("e1", T0)
+    store.outbox_failed("h2", later + FIVE, "HTTP 503")
+    store.outbox_enqueue([item("h3", "inc-h", "team", 3, T0 + FIVE * 2)])
+    assert store.outbox_due(T0 + FIVE * 2) == []
+    assert store.outbox_hasten("inc-h", "team", 3, T0 + FIVE * 2) == 2
+    assert store.outbox_hasten("inc-h", "team", 3, T0 + FIVE * 2) == 0  # nothing left to move
+    pending = {i.key: i for i in store.outbox_pending()}
+    assert pending["h1"].next_attempt_at == pending["h2"].next_attempt_at == T0 + FIVE * 2
+    assert (pending["h2"].attempts, pending["h2"].last_error) == (1, "HTTP 503")
+    assert pending["h9"].next_attempt_at == pending["o1"].next_attempt_at == later
+    assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h1"]
+    store.outbox_delivered("h1", T0 + FIVE * 2)
+    assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h2"]
+    store.outbox_delivered("h2", T0 + FIVE * 2)
+    assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h3"]
+    assert store.outbox_hasten("inc-none", "team", 1, T0) == 0
+
+
+def test_redis_outbox_hasten_is_fenced(clean_redis_url: str) -> None:
+    from service.store.redis import FencedOut, RedisStore
+
+    store = RedisStore(clean_redis_url)
+    try:
+        store.outbox_enqueue([item("f1", "inc-f", "team", 1, T0, next_attempt_at=T0 + FIVE)])
+        store.claim_fence(7, [])
+        store.fence_token = 6
+        with pytest.raises(FencedOut, match="NOTLEADER"):
+            store.outbox_hasten("inc-f", "team", 2, T0)
+        assert store.outbox_pending()[0].next_attempt_at == T0 + FIVE
+        store.fence_token = 7
+        assert store.outbox_hasten("inc-f", "team", 2, T0) == 1
+        assert [i.key for i in store.outbox_due(T0)] == ["f1"]
+    finally:
+        store.close()
+
+
 # -- lifecycle, concurrency --------------------------------------------------------------------
 
 def test_ping(store: Store) -> None:

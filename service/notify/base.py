@@ -6,10 +6,14 @@ trying again may help and, when the receiver said so (HTTP 429 ``Retry-After``),
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Protocol
 
 from service.domain import Alert
+
+MAX_RETRY_AFTER = 3600.0
+"""The longest wait a receiver's ``Retry-After`` can impose (seconds): one hour."""
 
 
 class DeliveryError(Exception):
@@ -23,7 +27,25 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retryable = retryable
-        self.retry_after = retry_after
+        self.retry_after = retry_after_seconds(retry_after)
+
+
+def retry_after_seconds(raw: object) -> float | None:
+    """A ``Retry-After`` value in seconds: finite, at least 0, at most :data:`MAX_RETRY_AFTER`;
+    ``None`` when absent or unreadable (an HTTP date, ``nan``).
+
+    >>> retry_after_seconds("120"), retry_after_seconds("inf"), retry_after_seconds("-5"), retry_after_seconds("x")
+    (120.0, 3600.0, 0.0, None)
+    """
+    if raw is None or isinstance(raw, bool):
+        return None
+    try:
+        value = float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    if math.isnan(value):
+        return None
+    return min(max(0.0, value), MAX_RETRY_AFTER)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

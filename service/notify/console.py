@@ -1,4 +1,9 @@
-"""The console notifier: one readable line per alert event on a text stream (the service log)."""
+"""The console notifier: one readable line per alert event on a text stream (the service log).
+
+Text that came from outside (a brand name from the ingest API, a summary quoting it) is cleaned of
+control and format characters (:func:`service.notify.escape.clean`): it cannot forge a second line
+or send escape codes to the operator's terminal.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import TextIO
 
 from service.domain import Alert
 from service.notify.base import Target
+from service.notify.escape import clean
 
 ICONS = {"critical": "!!", "warning": "! ", "info": "i "}
 
@@ -14,7 +20,7 @@ ICONS = {"critical": "!!", "warning": "! ", "info": "i "}
 def format_alert(alert: Alert) -> str:
     """One line: time, severity, state, brand, type and resemblance, then the summary."""
     return (f"{alert.at:%Y-%m-%d %H:%M}Z {ICONS.get(alert.severity, '  ')} {alert.severity:<8} {alert.state:<9} "
-            f"{alert.brand:<12} {alert.crisis_type} ({alert.resemblance:.0%}) {alert.summary}")
+            f"{clean(alert.brand):<12} {clean(alert.crisis_type)} ({alert.resemblance:.0%}) {clean(alert.summary)}")
 
 
 class ConsoleNotifier:
@@ -25,5 +31,5 @@ class ConsoleNotifier:
 
     def send(self, alert: Alert, target: Target, thread_ref: str | None) -> str | None:
         stream = self.stream or sys.stderr
-        print(f"[alert -> {target.receiver}] {format_alert(alert)}", file=stream, flush=True)
+        print(f"[alert -> {clean(target.receiver)}] {format_alert(alert)}", file=stream, flush=True)
         return None

@@ -13,7 +13,8 @@ exactly what production would. Stages, in order:
 4. timing: escalations, resolutions and actions go now; routine updates wait ``group_interval``
    after the team's previous notification (and are coalesced on delivery);
 5. quiet hours of the route push the delivery to the end of the quiet period, unless the alert is
-   critical and the route says ``except_critical``.
+   critical and the route says ``except_critical``, or it is a person's action (an acknowledgement
+   at 23:00 shows on the message at once, not at 07:00).
 """
 
 from __future__ import annotations
@@ -135,8 +136,8 @@ def _timing(event: Event, line: LineLog, options: RouteOptions, now: datetime) -
 
 
 def _quiet(decision: Decision, event: Event, quiet: QuietHours | None) -> Decision:
-    if quiet is None or not decision.send:
-        return decision
+    if quiet is None or not decision.send or event.kind is Kind.ACTION:
+        return decision  # a person acting on the incident is awake: the message shows it at once
     if quiet.except_critical and event.severity is Severity.CRITICAL:
         return decision
     end = quiet_until(quiet, decision.at)

@@ -11,6 +11,7 @@ It returns the thread reference, like ``send``, and raises only
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from service.domain import Alert
@@ -27,6 +28,8 @@ class Delivery:
     maybe_sent: bool = False
     key: str = ""
     """The outbox key of the notification (unique; usable as an idempotency key)."""
+    sent_at: datetime | None = None
+    """When this attempt is made (the dispatcher's clock); ``None``: the alert's own time."""
 
 
 @runtime_checkable

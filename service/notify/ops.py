@@ -11,8 +11,10 @@ in a row or silent for ``silent_after``, then its recovery) and its memory acros
 channel; a failure raises :class:`~service.notify.base.DeliveryError` after the other channels were
 tried, and the runner logs it (a broken ops channel never fails collection).
 
-The message is plain Slack mrkdwn with the event's text escaped (a source name or a server's error
-text cannot ping a channel or forge a link); the webhook body is JSON, signed like crisis alerts::
+The message is plain Slack mrkdwn with the event's text masked (:func:`service.logs.redact`: a server's
+error text may quote a token) and escaped (a source name or a server's error text cannot ping a channel
+or forge a link); the webhook body is JSON, signed like crisis alerts (with the send time when given
+the clock)::
 
     {"version": 1, "receiver": "<team>", "key": "ops:<source>:<state>:<unix time>",
      "ops": {"source": ..., "state": "failing"|"silent"|"recovered", "at": ISO 8601, "message": ...}}
@@ -29,12 +31,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from service.collect.health import OpsEvent, OpsState
+from service.logs import redact
 from service.notify.base import DeliveryError
 from service.notify.escape import escape_mrkdwn
 from service.notify.slack import SlackNotifier, delivery_error
 from service.notify.webhook import KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
 
 if TYPE_CHECKING:
+    from service.clock import Clock
     from service.config import Config, WebhookConfig
 
 log = logging.getLogger(__name__)
@@ -58,14 +62,14 @@ def render_ops(event: OpsEvent) -> str:
     source "&lt;!here&gt;" ok (2026-11-26 10:00 UTC)
     """
     when = event.at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"{_HEADLINES[event.state]}\n{escape_mrkdwn(event.message, limit=MAX_TEXT)} ({when})"
+    return f"{_HEADLINES[event.state]}\n{escape_mrkdwn(redact(event.message), limit=MAX_TEXT)} ({when})"
 
 
 def ops_body(event: OpsEvent, receiver: str) -> bytes:
     """The JSON body posted to the ops team's generic webhook."""
     record = {"version": 1, "receiver": receiver, "key": _key(event),
               "ops": {"source": event.source, "state": str(event.state), "at": event.at.isoformat(),
-                      "message": event.message}}
+                      "message": redact(event.message)}}
     return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -101,8 +105,11 @@ class OpsNotifier:
 
     def __init__(self, *, team: str, channel: str | None, slack: OpsSlack | None,
                  webhook: WebhookConfig | None,
-                 client_factory: Callable[[], httpx.Client] | None = None) -> None:
+                 client_factory: Callable[[], httpx.Client] | None = None,
+                 clock: Clock | None = None) -> None:
         self.team, self.channel, self.slack, self.webhook = team, channel, slack, webhook
+        self.clock = clock
+        """Signs webhook requests with the send time (without one: the event's time)."""
         self._client_factory = client_factory or (lambda: httpx.Client(timeout=10.0, follow_redirects=False))
         self._done: OrderedDict[str, set[str]] = OrderedDict()  # event key -> channels that already have it
 
@@ -139,7 +146,7 @@ class OpsNotifier:
 
     def _post(self, event: OpsEvent, hook: WebhookConfig) -> None:
         body = ops_body(event, self.team)
-        timestamp = str(int(event.at.timestamp()))
+        timestamp = str(int((self.clock.now() if self.clock is not None else event.at).timestamp()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp, KEY_HEADER: _key(event),
                    "User-Agent": "crisiswatch-webhook/1"}
         if hook.secret is not None:
@@ -157,7 +164,8 @@ class OpsNotifier:
 
 def ops_notifier(config: Config, *, slack_token: str | None, slack_webhook_url: str | None,
                  slack_api_url: str | None = None,
-                 client_factory: Callable[[], httpx.Client] | None = None) -> OpsNotifier | None:
+                 client_factory: Callable[[], httpx.Client] | None = None,
+                 clock: Clock | None = None) -> OpsNotifier | None:
     """The ``on_ops`` callback that alerts.yaml's ``ops`` key asks for; ``None`` (logs only) without
     one. The Slack settings are :func:`service.app.slack_settings`'s (environment over alerts.yaml)."""
     if config.ops is None or config.ops.team is None:
@@ -173,4 +181,4 @@ def ops_notifier(config: Config, *, slack_token: str | None, slack_webhook_url: 
                     "operational alerts are only logged", team.name)
         return None
     return OpsNotifier(team=team.name, channel=team.slack_channel, slack=slack, webhook=team.webhook,
-                       client_factory=client_factory)
+                       client_factory=client_factory, clock=clock)

@@ -4,16 +4,20 @@ in order per incident and receiver, retried with backoff until it is, and posted
 Stages: route (pure, :mod:`service.notify.route`) -> decide per team (pure,
 :mod:`service.notify.decide`: silences, inhibition, snooze, group wait/interval, quiet hours; the
 reason is logged) -> enqueue one outbox item per (team, notifier), scheduled for the decided time,
-with its :class:`~service.notify.context.AlertContext` in the payload -> deliver what is due on the
-clock's ``now``. Before each attempt an *intent* is recorded (ref ``intent:<key>``); when an earlier
-attempt may have reached the receiver, the notifier is told (``maybe_sent``) and looks the message up
-instead of posting it again. Nothing here reads the wall clock: replay retries, waits and reminds
-exactly as production would.
+with its :class:`~service.notify.context.AlertContext` in the payload (an item due before the items
+ahead of it in its line, e.g. an escalation behind an update waiting its group interval or quiet
+hours, brings them forward with it: ``Store.outbox_hasten``) -> save the team's line state, once the
+items are recorded -> deliver what is due on the clock's ``now``. Before each attempt an *intent* is
+recorded (ref ``intent:<key>``); when an earlier attempt may have reached the receiver, the notifier
+is told (``maybe_sent``) and looks the message up instead of posting it again. Right after a receiver
+took an item a ``sent:<key>`` ref is recorded, so an item whose delivery could not be marked is
+settled on the next pass without sending it again. A failure of one item, whatever it raises, is
+recorded for that item; the others go on. Nothing here reads the wall clock: replay retries, waits and
+reminds exactly as production would (retry pacing: :mod:`service.notify.pacing`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,36 +34,17 @@ from service.notify.context import CONTEXT_KEY, AlertContext
 from service.notify.decide import Event, Kind, LineLog, decide, reminder_due
 from service.notify.delivery import ContextNotifier, Delivery
 from service.notify.gather import labels_of
+from service.notify.pacing import MAX_ROUNDS, PERMANENT_RETRY, backoff, coalesces, describe_error, superseded
 from service.notify.route import routes_for
 from service.notify.silence import describe, inhibited_by, silenced_by
-from service.store.base import OutboxItem, Store
+from service.store.base import OutboxItem, Store, StoreError
 
-__all__ = ["Dispatcher", "OutboxHealth", "backoff", "labels_of"]
+__all__ = ["PERMANENT_RETRY", "Dispatcher", "OutboxHealth", "backoff", "labels_of"]
 
 log = logging.getLogger("crisiswatch.notify")
 
-FIRST_RETRY = timedelta(seconds=5)
-MAX_RETRY = timedelta(minutes=10)
-PERMANENT_RETRY = timedelta(minutes=15)
-"""A non-retryable failure (revoked token, unknown channel) needs an operator; we keep the alert
-and try again at this pace rather than drop it."""
-MAX_ROUNDS = 50
 OVERDUE = timedelta(minutes=15)
 """Default of ``notify.overdue_after`` in alerts.yaml."""
-
-
-def backoff(attempts: int, key: str, retry_after: float | None) -> timedelta:
-    """Exponential backoff with a deterministic jitter of up to 20 %, at least ``retry_after``.
-
-    >>> backoff(1, "k", None) >= timedelta(seconds=5)
-    True
-    >>> backoff(3, "k", 120.0) >= timedelta(seconds=120)
-    True
-    """
-    base = min(MAX_RETRY, FIRST_RETRY * (2 ** max(0, attempts - 1)))
-    jitter = int(hashlib.blake2s(f"{key}:{attempts}".encode(), digest_size=2).hexdigest(), 16) / 65535 * 0.2
-    delay = base * (1 + jitter)
-    return max(delay, timedelta(seconds=retry_after)) if retry_after else delay
 
 
 @dataclass
@@ -84,7 +69,8 @@ class OutboxHealth:
 class Dispatcher:
     """Routes alerts to teams and delivers them through the outbox with the configured notifiers."""
 
-    def __init__(self, config: Config, store: Store, notifiers: Mapping[str, Notifier]) -> None:
+    def __init__(self, config: Config, store: Store, notifiers: Mapping[str, Notifier], *,
+                 delivery_lock: threading.Lock | None = None) -> None:
         self.config, self.store, self.notifiers = config, store, dict(notifiers)
         self.overdue_after = getattr(getattr(config, "notify", None), "overdue_after", OVERDUE)
         self.overdue_alarms = 0
@@ -92,19 +78,31 @@ class Dispatcher:
         self._reminders = _any_repeat(config.route)
         self._recording = threading.RLock()
         """Serialises the read-modify-write of the notification logs (ticks and Slack actions)."""
-        self._delivering = threading.Lock()
-        """One delivery pass at a time in this process: two threads never send the same item."""
+        self._delivering = delivery_lock or threading.Lock()
+        """One delivery pass at a time: two threads never send the same item. A runtime that replaces
+        its dispatcher on reload passes the same lock to each, so the old and new never overlap."""
+        self._foreign: set[str] = set()
+        """Keys of due items of a notifier this process lacks, seen in the last pass (not delivered here)."""
+        self._foreign_logged: set[str] = set()
 
     def receivers(self, team: TeamConfig) -> list[str]:
-        """Notifier names that can reach ``team`` (console reaches everyone)."""
+        """Notifier names that can reach ``team`` (console reaches everyone). Slack reaches a team
+        with a ``slack_channel`` in bot mode and every team in webhook mode: the mode of the notifier
+        built from the effective settings (the environment over alerts.yaml), not alerts.yaml alone."""
         names = []
-        for name in self.notifiers:
-            if name == "slack" and not (team.slack_channel or self.config.slack.webhook_url):
+        for name, notifier in self.notifiers.items():
+            if name == "slack" and not (team.slack_channel or self._slack_needs_no_channel(notifier)):
                 continue
             if name == "webhook" and team.webhook is None:
                 continue
             names.append(name)
         return names
+
+    def _slack_needs_no_channel(self, notifier: Notifier) -> bool:
+        mode = getattr(notifier, "mode", None)
+        if mode is not None:
+            return mode == "webhook"
+        return self.config.slack.webhook_url is not None and self.config.slack.bot_token is None
 
     def target(self, team_name: str) -> Target:
         team = self.config.teams.get(team_name) or TeamConfig(name=team_name)
@@ -162,6 +160,7 @@ class Dispatcher:
         snooze = gather.snoozed_until(self.store, alert.incident_id)
         event = Event(state=alert.state, severity=alert.severity, kind=kind)
         items: list[OutboxItem] = []
+        lines: list[tuple[str, LineLog]] = []
         context: AlertContext | None = None
         for team_name, options in routes_for(self.config.route, labels, alert.severity):
             for receiver in self._receivers_of(team_name):
@@ -181,9 +180,17 @@ class Dispatcher:
                 if context is None:
                     context = gather.build_context(self.store, self.config, alert, action=action, actor=actor)
                 items.append(self._item(alert, receiver, now, decision.at, context, options, kind))
-                gather.save_line(self.store, alert.incident_id, receiver,
-                                 LineLog(last_at=max(decision.at, line.last_at or decision.at)))
-        return self.store.outbox_enqueue(items) if items else 0
+                lines.append((receiver, LineLog(last_at=decision.at)))
+        if not items:
+            return 0
+        added = self.store.outbox_enqueue(items)
+        for item in items:  # an item due before those ahead of it in line brings them forward with it
+            if self.store.outbox_hasten(item.incident_id, item.receiver, item.seq, item.next_attempt_at):
+                log.info("alert %s due at %s: the earlier notifications of its line go with it",
+                         item.key, f"{item.next_attempt_at:%Y-%m-%d %H:%M:%S}Z")
+        for receiver, state in lines:  # only once the items are recorded: a failed enqueue tells no one
+            gather.save_line(self.store, alert.incident_id, receiver, state)
+        return added
 
     @staticmethod
     def _item(alert: Alert, receiver: str, now: datetime, at: datetime, context: AlertContext,
@@ -219,44 +226,89 @@ class Dispatcher:
                 break
 
     def _deliver_round(self, now: datetime, limit: int, report: DeliveryReport) -> None:
-        due = self.store.outbox_due(now, limit)
-        pending = self.store.outbox_pending() if any(_coalesces(i) for i in due) else []
+        due = self._due_here(now, limit)
+        pending = self.store.outbox_pending() if any(coalesces(i) for i in due) else []
         for item in due:
-            team_name, _, notifier_name = item.receiver.rpartition("/")
-            notifier = self.notifiers.get(notifier_name)
-            if notifier is None:
-                continue  # that notifier is not configured in this process; another may deliver it
-            if _superseded(item, pending, now):
-                log.info("alert %s superseded by a later update of the same incident (group interval)", item.key)
-                self.store.outbox_delivered(item.key, now)
-                report.superseded += 1
-                continue
             try:
-                ref = self._send(notifier, item, self.target(team_name))
-            except DeliveryError as exc:
-                report.failed += 1
-                report.errors.append(f"{item.key}: {exc}")
-                self._failed(item, exc, now)
-                continue
-            if ref:
-                self.store.set_ref(self._thread_ref_name(item), ref)
+                self._deliver_item(item, pending, now, report)
+            except Exception as exc:  # a store error after sending: the next pass settles it (sent: ref)
+                report.errors.append(f"{item.key}: {describe_error(exc)}")
+                log.error("alert %s to %s: delivery not recorded (%s); settled on the next pass",
+                          item.key, item.receiver, describe_error(exc))
+
+    def _due_here(self, now: datetime, limit: int) -> list[OutboxItem]:
+        """Up to ``limit`` due items this process has a notifier for. Items of a notifier it lacks
+        (another process may have it) are passed over without taking places of the limit."""
+        want = limit + len(self._foreign)
+        while True:
+            due = self.store.outbox_due(now, want)
+            mine = [item for item in due if item.receiver.rpartition("/")[2] in self.notifiers]
+            foreign = {item.key for item in due} - {item.key for item in mine}
+            for item in due:
+                name = item.receiver.rpartition("/")[2]
+                if item.key in foreign and name not in self._foreign_logged:
+                    self._foreign_logged.add(name)
+                    log.warning("outbox items for notifier %r are due but this process has no such notifier: "
+                                "left for a process that has it (e.g. %s)", name, item.key)
+            self._foreign = foreign
+            if len(mine) >= limit or len(due) < want:
+                return mine[:limit]
+            want = limit + len(foreign)
+
+    def _deliver_item(self, item: OutboxItem, pending: Sequence[OutboxItem], now: datetime,
+                      report: DeliveryReport) -> None:
+        team_name, _, notifier_name = item.receiver.rpartition("/")
+        notifier = self.notifiers[notifier_name]
+        if superseded(item, pending, now):
+            log.info("alert %s superseded by a later update of the same incident (group interval)", item.key)
             self.store.outbox_delivered(item.key, now)
-            report.delivered += 1
+            report.superseded += 1
+            return
+        try:
+            ref = self._send(notifier, item, self.target(team_name), now)
+        except DeliveryError as exc:
+            self._record_failure(item, exc, now, report)
+            return
+        except Exception as exc:  # a notifier breaking its contract, a store error before sending
+            retryable = exc.retryable if isinstance(exc, StoreError) else False
+            self._record_failure(item, DeliveryError(describe_error(exc), retryable=retryable), now, report)
+            return
+        if ref:
+            self.store.set_ref(self._thread_ref_name(item), ref)
+        self.store.outbox_delivered(item.key, now)
+        report.delivered += 1
+
+    def _record_failure(self, item: OutboxItem, error: DeliveryError, now: datetime, report: DeliveryReport) -> None:
+        report.failed += 1
+        report.errors.append(f"{item.key}: {error}")
+        self._failed(item, error, now)
 
     @staticmethod
     def _thread_ref_name(item: OutboxItem) -> str:
         return f"thread:{item.incident_id}:{item.receiver}"
 
-    def _send(self, notifier: Notifier, item: OutboxItem, target: Target) -> str | None:
+    def _send(self, notifier: Notifier, item: OutboxItem, target: Target, now: datetime) -> str | None:
+        """Send ``item`` once and return its thread reference. Right after the receiver took it, a
+        ``sent:<key>`` ref records that (and the reference) before anything else: when marking the item
+        delivered fails or the process dies, the next pass finds the ref and sends nothing again."""
+        sent_name = f"sent:{item.key}"
+        sent = self.store.get_ref(sent_name)
+        if sent is not None:
+            log.info("alert %s was already sent to %s: marking it delivered", item.key, item.receiver)
+            return sent or None
         thread_ref = self.store.get_ref(self._thread_ref_name(item))
         alert = Alert.from_record(item.payload)
         if not isinstance(notifier, ContextNotifier):
-            return notifier.send(alert, target, thread_ref)
-        intent = f"intent:{item.key}"
-        maybe_sent = item.attempts > 0 or self.store.get_ref(intent) is not None
-        self.store.set_ref(intent, "1")  # recorded before sending: a crash after this is detected on retry
-        return notifier.deliver(Delivery(alert=alert, target=target, thread_ref=thread_ref, maybe_sent=maybe_sent,
-                                         context=AlertContext.from_payload(item.payload), key=item.key))
+            ref = notifier.send(alert, target, thread_ref)
+        else:
+            intent = f"intent:{item.key}"
+            maybe_sent = item.attempts > 0 or self.store.get_ref(intent) is not None
+            self.store.set_ref(intent, "1")  # recorded before sending: a crash after this is detected on retry
+            ref = notifier.deliver(Delivery(alert=alert, target=target, thread_ref=thread_ref, maybe_sent=maybe_sent,
+                                            context=AlertContext.from_payload(item.payload), key=item.key,
+                                            sent_at=now))
+        self.store.set_ref(sent_name, ref or "")
+        return ref
 
     def _failed(self, item: OutboxItem, error: DeliveryError, now: datetime) -> None:
         attempts = item.attempts + 1
@@ -280,20 +332,6 @@ class Dispatcher:
         return OutboxHealth(depth=len(pending), oldest_age_seconds=max(ages, default=timedelta(0)).total_seconds(),
                             overdue=sum(age >= self.overdue_after for age in ages),
                             overdue_alarms=self.overdue_alarms)
-
-
-def _coalesces(item: OutboxItem) -> bool:
-    delivery = item.payload.get("delivery")
-    return isinstance(delivery, Mapping) and bool(delivery.get("coalesce"))
-
-
-def _superseded(item: OutboxItem, pending: Sequence[OutboxItem], now: datetime) -> bool:
-    """A routine update on a route with a group interval is dropped when a later notification of the
-    same incident to the same receiver is already due: that one carries the newer figures."""
-    if not _coalesces(item):
-        return False
-    return any(other.incident_id == item.incident_id and other.receiver == item.receiver and other.seq > item.seq
-               and other.next_attempt_at <= now for other in pending)
 
 
 def _any_repeat(route: RouteConfig) -> bool:

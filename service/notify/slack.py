@@ -4,8 +4,9 @@ Bot-token mode (``token`` set): the first alert of an incident is posted with ``
 and its reference ``"<channel id>:<ts>"`` is returned (the channel id Slack answered with, so later
 calls work even when the target names the channel ``#crisis-comms``). Each later alert edits that
 message with ``chat.update`` and posts a compact reply in its thread (``thread_ts``); if the message
-was deleted meanwhile, a new one is posted and its reference returned instead. The main message
-carries Slack message metadata (``crisiswatch_incident`` with the incident id).
+was deleted meanwhile, a new one is posted (looked up first when an earlier attempt may have posted
+it) and its reference returned instead. The main message carries Slack message metadata
+(``crisiswatch_incident`` with the incident id).
 
 Webhook mode (only ``webhook_url`` set; a token wins when both are): each alert is one message to
 the incoming webhook; there is no threading, so ``send`` returns ``None``.
@@ -42,7 +43,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
 from service.domain import Alert, AlertState
-from service.notify.base import DeliveryError, Target
+from service.notify.base import DeliveryError, Target, retry_after_seconds
 from service.notify.blocks import render_alert, render_thread_reply
 from service.notify.context import AlertContext
 from service.notify.delivery import Delivery
@@ -138,7 +139,7 @@ class _BotDelivery:
             if _error_code(exc) not in MESSAGE_GONE_ERRORS:
                 raise
             log.warning("slack message %s of incident %s is gone; posting a new one", ts, self.alert.incident_id)
-            return self._post_new(message, metadata)
+            return self._first(message, metadata)  # an earlier attempt may have posted it: looked up first
         self._reply(channel, ts)
         if self.alert.state is AlertState.ESCALATED:
             self._chart(channel, ts)
@@ -311,10 +312,8 @@ def _retry_after(headers: Any) -> float:
     for name, value in dict(headers or {}).items():
         if str(name).lower() == "retry-after":
             raw = value[0] if isinstance(value, list) and value else value
-            try:
-                return max(0.0, float(raw))
-            except (TypeError, ValueError):
-                break
+            seconds = retry_after_seconds(raw)
+            return DEFAULT_RETRY_AFTER if seconds is None else seconds
     return DEFAULT_RETRY_AFTER
 
 

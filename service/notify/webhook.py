@@ -6,7 +6,8 @@ Body (UTF-8 JSON)::
      "alert": {<the replay --json record: at, brand, incident_id, state, severity, ...>},
      "context": {"acknowledged_by", "snoozed_until", "action", "actor", "top_terms"}}
 
-Headers: ``X-Crisiswatch-Timestamp`` (Unix seconds of the alert event), ``X-Crisiswatch-Key`` (the
+Headers: ``X-Crisiswatch-Timestamp`` (Unix seconds of the attempt, from the dispatcher's clock: a
+delayed or retried notification is signed when it is sent, not when the alert happened), ``X-Crisiswatch-Key`` (the
 idempotency key: a receiver that sees it twice can drop the second copy) and, when the team has a
 ``secret``, ``X-Crisiswatch-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>">``
 (Stripe's scheme: verify with the same secret in constant time, refuse stale timestamps).
@@ -27,7 +28,7 @@ import httpx
 
 from service.config import WebhookConfig
 from service.domain import Alert
-from service.notify.base import DeliveryError, Target
+from service.notify.base import DeliveryError, Target, retry_after_seconds
 from service.notify.delivery import Delivery
 
 SIGNATURE_HEADER = "X-Crisiswatch-Signature"
@@ -74,7 +75,7 @@ class WebhookNotifier:
         if hook is None:
             raise DeliveryError(f"team {delivery.target.receiver!r} has no webhook configured", retryable=False)
         body = body_of(delivery)
-        timestamp = str(int(delivery.alert.at.timestamp()))
+        timestamp = str(int((delivery.sent_at or delivery.alert.at).timestamp()))
         headers = {"Content-Type": "application/json", TIMESTAMP_HEADER: timestamp,
                    KEY_HEADER: delivery.key or f"{delivery.alert.incident_id}#{delivery.alert.sequence}",
                    "User-Agent": "crisiswatch-webhook/1"}
@@ -90,17 +91,10 @@ class WebhookNotifier:
         status = response.status_code
         if 200 <= status < 300:
             return None
-        retry_after = _retry_after(response.headers.get("Retry-After"))
+        retry_after = retry_after_seconds(response.headers.get("Retry-After"))
         retryable = status in (408, 429) or status >= 500
         raise DeliveryError(f"webhook of {delivery.target.receiver} answered HTTP {status}", retryable=retryable,
                             retry_after=retry_after if status == 429 else None)
 
     def close(self) -> None:
         self.client.close()
-
-
-def _retry_after(value: str | None) -> float | None:
-    try:
-        return max(0.0, float(value)) if value else None
-    except ValueError:
-        return None

@@ -157,6 +157,15 @@ class Store(Protocol):
         (incident, receiver), oldest first."""
         ...
 
+    def outbox_hasten(self, incident_id: str, receiver: str, seq: int, at: datetime) -> int:
+        """Bring every undelivered item of the (``incident_id``, ``receiver``) line with a ``seq`` up
+        to ``seq`` and a ``next_attempt_at`` later than ``at`` forward to ``at``; return how many moved.
+
+        The dispatcher calls it for a new item due earlier than the items ahead of it in its line (an
+        escalation behind an update waiting its group interval or quiet hours): the line keeps its
+        order and the new item is not held back. Attempts and errors are kept."""
+        ...
+
     def outbox_delivered(self, key: str, at: datetime) -> None:
         ...
 

@@ -125,6 +125,7 @@ class RedisStore:
         self._enqueue = self._r.register_script(_FENCE + _OUTBOX_ENQUEUE)
         self._delivered = self._r.register_script(_FENCE + _OUTBOX_DELIVERED)
         self._failed = self._r.register_script(_FENCE + _OUTBOX_FAILED)
+        self._hasten = self._r.register_script(_FENCE + _OUTBOX_HASTEN)
         self._set_state = self._r.register_script(_FENCE + _SET_STATE)
         self._claim = self._r.register_script(_FENCE + "return 1")
         self.fence_token: int | None = None
@@ -491,6 +492,17 @@ class RedisStore:
         return self._load_items(keys)[:max(limit, 0)]
 
     @_translated
+    def outbox_hasten(self, incident_id: str, receiver: str, seq: int, at: datetime) -> int:
+        k = self.keys
+        line = k.outbox_line(incident_id, receiver)
+        members = self._r.zrangebyscore(line, "-inf", seq)
+        if not members:
+            return 0
+        return int(self._hasten(keys=[k.fenced("outbox"), line, k.outbox_heads(), k.outbox_schedule(),
+                                      *(k.outbox_item(member) for member in members)],
+                                args=[self._token(), to_us(at), *members]))
+
+    @_translated
     def outbox_delivered(self, key: str, at: datetime) -> None:
         item = self._load_items([key])
         if item:
@@ -837,4 +849,23 @@ redis.call('HSET', KEYS[1], 'n', ARGV[2], 'e', ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[1])
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1]) end
 return 1
+"""
+
+# KEYS: line, heads, schedule, then the item of each member in ARGV[2:] (read from the line just before;
+# a member no longer in the line, delivered or already due by ARGV[1] is left alone).
+_OUTBOX_HASTEN = """
+local at = tonumber(ARGV[1])
+local moved = 0
+for i = 2, #ARGV do
+  local member, item = ARGV[i], KEYS[i + 2]
+  local scheduled = redis.call('ZSCORE', KEYS[3], member)
+  if redis.call('ZSCORE', KEYS[1], member) and redis.call('HEXISTS', item, 't') == 0
+      and scheduled and tonumber(scheduled) > at then
+    redis.call('HSET', item, 'n', ARGV[1])
+    redis.call('ZADD', KEYS[3], ARGV[1], member)
+    if redis.call('ZSCORE', KEYS[2], member) then redis.call('ZADD', KEYS[2], ARGV[1], member) end
+    moved = moved + 1
+  end
+end
+return moved
 """

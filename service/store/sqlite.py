@@ -389,6 +389,18 @@ class SQLiteStore:
         return [record_from_json(OutboxItem, data) for (data,) in rows]
 
     @_translated
+    def outbox_hasten(self, incident_id: str, receiver: str, seq: int, at: datetime) -> int:
+        with self._tx() as db:
+            rows = db.execute("SELECT key, data FROM outbox WHERE delivered IS NULL AND incident_id = ?"
+                              " AND receiver = ? AND seq <= ? AND next_attempt > ?",
+                              (incident_id, receiver, seq, to_us(at))).fetchall()
+            for key, data in rows:
+                item = replace(record_from_json(OutboxItem, data), next_attempt_at=at)
+                db.execute("UPDATE outbox SET next_attempt = ?, data = ? WHERE key = ?",
+                           (to_us(at), record_to_json(item), key))
+        return len(rows)
+
+    @_translated
     def outbox_delivered(self, key: str, at: datetime) -> None:
         self._update_item(key, lambda item: replace(item, delivered_at=at))
 
