@@ -16,6 +16,7 @@ import asyncio
 import logging
 import os
 import signal
+import threading
 from collections.abc import Coroutine, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -82,10 +83,13 @@ def build_notifiers(config: Config, *, console: bool, slack: bool) -> dict[str, 
     return notifiers
 
 
-def build_pipeline(config: Config, store: Store, clock: Clock, notifiers: Mapping[str, Notifier]) -> Pipeline:
+def build_pipeline(config: Config, store: Store, clock: Clock, notifiers: Mapping[str, Notifier], *,
+                   delivery_lock: threading.Lock | None = None) -> Pipeline:
+    """The pipeline of ``config`` on ``store``. ``delivery_lock``: shared by every dispatcher a process
+    builds for one store (reloads, rebuilt ticks), so two of them never deliver at the same time."""
     queries = {name: brand.query for name, brand in config.brands.items() if brand.query is not None}
     enricher = Enricher(queries, load_scorer(), load_lexicon())
-    dispatcher = Dispatcher(config, store, notifiers) if notifiers else None
+    dispatcher = Dispatcher(config, store, notifiers, delivery_lock=delivery_lock) if notifiers else None
     return Pipeline(config=config, store=store, enricher=enricher, clock=clock, archetypes=load_archetypes(),
                     dispatcher=dispatcher)
 

@@ -93,6 +93,20 @@ def test_a_reload_that_changes_only_the_ops_settings_reaches_the_collectors(tmp_
     assert service.reload() is True and service.runner is unchanged  # nothing changed: the same runner
 
 
+def test_the_dispatchers_before_and_after_a_reload_never_deliver_at_the_same_time(
+        tmp_path: Path, clean_env: None) -> None:
+    from service.notify.console import ConsoleNotifier
+
+    path = write_config(tmp_path)
+    service = Service(load_config(path), clock=SimulatedClock(START), notifiers={"console": ConsoleNotifier()})
+    before = service.pipeline.dispatcher
+    _add_brand(path)
+    assert service.reload() is True
+    after = service.pipeline.dispatcher
+    assert before is not None and after is not None and after is not before
+    assert after._delivering is before._delivering  # one lock: the old one's pass blocks the new one's
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

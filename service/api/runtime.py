@@ -72,7 +72,9 @@ class Runtime:
         self.config_path = config_path
         self._given_notifiers = notifiers
         self.notifiers = dict(notifiers) if notifiers is not None else build_notifiers(config, console=True, slack=True)
-        self.pipeline: Pipeline = build_pipeline(config, store, clock, self.notifiers)
+        self._delivery_lock = threading.Lock()  # one delivery pass at a time, across reloads
+        self.pipeline: Pipeline = build_pipeline(config, store, clock, self.notifiers,
+                                                 delivery_lock=self._delivery_lock)
         self.runner = self._runner(config)
         self.inflight = InFlight()
         self.timeline = Timeline(store)
@@ -88,7 +90,8 @@ class Runtime:
         from service.notify.ops import ops_notifier
 
         token, webhook, api_url = slack_settings(config)
-        on_ops = ops_notifier(config, slack_token=token, slack_webhook_url=webhook, slack_api_url=api_url)
+        on_ops = ops_notifier(config, slack_token=token, slack_webhook_url=webhook, slack_api_url=api_url,
+                              clock=self.clock)
         ops = config.ops or OpsConfig()
         return CollectionRunner(config.sources, store=self.store, clock=self.clock, sink=self._collected,
                                 client_factory=lambda: httpx.Client(follow_redirects=True, http2=False),
@@ -190,7 +193,7 @@ class Runtime:
                 register_secrets(_secrets(config))
                 notifiers = (dict(self._given_notifiers) if self._given_notifiers is not None
                              else build_notifiers(config, console=True, slack=True))
-                pipeline = build_pipeline(config, self.store, self.clock, notifiers)
+                pipeline = build_pipeline(config, self.store, self.clock, notifiers, delivery_lock=self._delivery_lock)
             except ConfigErrors as exc:
                 return self._refused("; ".join(str(error) for error in exc.errors))
             except Exception as exc:  # a model or lexicon that does not load: keep running as is

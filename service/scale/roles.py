@@ -86,10 +86,11 @@ def _stop_on_signals(stop: threading.Event) -> None:
             signal.signal(signum, lambda *_: stop.set())
 
 
-def _pipeline(config: Config, store: RedisStore, clock: Clock, notifiers: Mapping[str, Notifier]) -> Pipeline:
+def _pipeline(config: Config, store: RedisStore, clock: Clock, notifiers: Mapping[str, Notifier],
+              delivery_lock: threading.Lock | None = None) -> Pipeline:
     from service.app import build_pipeline
 
-    return build_pipeline(config, store, clock, notifiers)
+    return build_pipeline(config, store, clock, notifiers, delivery_lock=delivery_lock)
 
 
 # -- worker --------------------------------------------------------------------------------------
@@ -164,12 +165,14 @@ class Scheduler:
         self.stream = MentionStream(client, store.keys)
         self.lease = Lease(client, store.keys, clock, ttl=lease_ttl)
         self.ticker: Ticker | None = None
+        self.delivery_lock = threading.Lock()
+        """Shared by the dispatchers of every pipeline this scheduler builds (a failed tick rebuilds it)."""
         token, webhook, api_url = slack_settings(config)
         ops = config.ops or OpsConfig()
         self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
                                        client_factory=lambda: httpx.Client(follow_redirects=True),
                                        on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
-                                                           slack_api_url=api_url),
+                                                           slack_api_url=api_url, clock=clock),
                                        fail_after=ops.fail_after, silent_after=ops.silent_after)
 
     def append(self, mentions: list[Mention]) -> None:
@@ -190,7 +193,8 @@ class Scheduler:
                 self.store.claim_fence(self.lease.state.token or 0,
                                        sorted(set(self.store.brands()) | set(self.config.brands)))
                 self.stream.ensure_group()
-                self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers),
+                self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers,
+                                                             self.delivery_lock),
                                      stream=self.stream, store=self.store, clock=self.clock)
         elif was:
             log.warning("no longer the active scheduler: collections and ticks stop here")
