@@ -14,6 +14,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+import msgspec
+
 
 class SourceKind(StrEnum):
     """Source family of a mention (the ``kind`` field of the mention contract)."""
@@ -81,9 +83,15 @@ def frozen_map(values: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
     return MappingProxyType(dict(values or {}))
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Mention:
-    """One brand mention, as collected or pushed (see the mention contract)."""
+class Mention(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One brand mention, as collected or pushed (see the mention contract).
+
+    A frozen, keyword-only :class:`msgspec.Struct` rather than a dataclass: collectors build one per
+    item and workers decode one per stream entry, and a Struct is built about ten times faster (in
+    C). Equality, hashing and ``repr`` are by field, as for a frozen dataclass; copies with changed
+    fields come from :func:`msgspec.structs.replace`. ``gc=False``: its fields are strings, numbers,
+    a datetime and an enum, which cannot form reference cycles.
+    """
 
     id: str
     published_at: datetime

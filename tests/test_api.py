@@ -9,11 +9,11 @@ import gzip
 import json
 import math
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import msgspec
 import pytest
 
 from service.api import ingest
@@ -97,7 +97,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceThread]
 
 
 def tagged(mentions: list[Mention], tag: str) -> list[Mention]:
-    return [replace(m, id=f"{tag}-{m.id}") for m in mentions]
+    return [msgspec.structs.replace(m, id=f"{tag}-{m.id}") for m in mentions]
 
 
 def post(url: str, body: bytes | str, *, token: str | None = TOKEN, **headers: str) -> httpx.Response:

@@ -1,10 +1,9 @@
-"""The parse-speed shortcuts give exactly what the general code gives: the slot-filling Mention
-constructor, the plain-text and common-entity fast paths, the ISO 8601 time fast path, and orjson
+"""The parse-speed shortcuts give exactly what the general code gives: the Mention Struct, the
+plain-text and common-entity fast paths, the ISO 8601 time fast path, and orjson
 with its standard-library fallback. Plus the collect modules' doctests."""
 
 from __future__ import annotations
 
-import dataclasses
 import doctest
 import html
 import importlib
@@ -12,11 +11,12 @@ import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.collect import base, hackernews, make
+from service.collect import base, hackernews
 from service.collect.base import ParseError, clean_field, clean_text, line_field, load_json, parse_time, text_field
 from service.config import SourceConfig
 from service.domain import Mention, SourceKind
@@ -41,21 +41,29 @@ def reference_clean(text: str) -> str:
     return _NEWLINES.sub("\n", text).strip()
 
 
-def test_fast_mention_equals_the_dataclass_constructor() -> None:
-    assert make.FAST, "Mention changed shape: update service/collect/make.py"
+FIELDS = ("id", "published_at", "text", "source", "kind", "brand", "lang", "author", "url", "title", "reach",
+          "engagement", "duplicate_of")
+
+
+def test_mention_is_a_frozen_keyword_only_struct_equal_by_field() -> None:
     values = ("x:1", datetime(2026, 11, 26, tzinfo=UTC), "text", "src", SourceKind.SOCIAL, "peugeot", "fr", "me",
               "https://x.com/me/status/1", "title", 10.0, 3.0, "x:0")
-    fast = make.mention(*values)
-    slow = Mention(**dict(zip(make.FIELDS, values, strict=True)))
-    assert fast == slow and repr(fast) == repr(slow) and type(fast) is Mention
-    assert dataclasses.asdict(fast) == dataclasses.asdict(slow)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        fast.text = "changed"  # type: ignore[misc]
-    assert make._slow(*values) == slow
-
-
-def test_fields_are_the_dataclass_fields_in_order() -> None:
-    assert tuple(field.name for field in dataclasses.fields(Mention)) == make.FIELDS
+    mention = Mention(**dict(zip(FIELDS, values, strict=True)))
+    same = Mention(**dict(zip(FIELDS, values, strict=True)))
+    assert msgspec.structs.fields(Mention) and tuple(f.name for f in msgspec.structs.fields(Mention)) == FIELDS
+    assert mention == same and hash(mention) == hash(same) and len({mention, same}) == 1
+    assert repr(mention).startswith("Mention(id='x:1', published_at=datetime.datetime(2026, 11, 26")
+    assert msgspec.structs.astuple(mention) == values
+    with pytest.raises(AttributeError):
+        mention.text = "changed"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Mention(*values[:3])  # type: ignore[misc]  # keyword-only
+    changed = msgspec.structs.replace(mention, text="other")
+    assert changed.text == "other" and mention.text == "text" and changed != mention
+    minimal = Mention(id="m", published_at=datetime(2026, 11, 26, tzinfo=UTC), text="t")
+    assert msgspec.structs.astuple(minimal)[3:] == (None,) * 10
+    assert minimal.to_record() == {"id": "m", "published_at": "2026-11-26T00:00:00+00:00", "text": "t"}
+    assert mention.to_record()["kind"] == "social" and type(mention.to_record()["kind"]) is str
 
 
 @settings(max_examples=400, deadline=None)
@@ -130,7 +138,8 @@ def test_orjson_and_the_standard_library_agree_and_fall_back() -> None:
         load_json(b"[" * 100_000)
 
 
-@pytest.mark.parametrize("module", ["base", "http", "complaints", "mastodon", "jsonmap", "health", "syndication"])
+@pytest.mark.parametrize("module", ["base", "cleaner", "http", "complaints", "mastodon", "jsonmap", "health",
+                                    "syndication"])
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(f"service.collect.{module}"))
     assert result.failed == 0 and result.attempted > 0

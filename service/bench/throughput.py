@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import logging
 import os
 import shutil
@@ -46,6 +45,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import msgspec
 
 from service.clock import SimulatedClock, SystemClock, floor_time
 from service.config import Config, load_config
@@ -83,7 +84,7 @@ def load_mentions(library: Path, days: int, limit: int | None) -> list[Mention]:
     for folder in sorted(p for p in library.iterdir() if (p / "mentions.jsonl.gz").exists()):
         rows = list(read_mentions(folder / "mentions.jsonl.gz"))
         shift = END - max(m.published_at for m in rows)
-        found.extend(dataclasses.replace(m, id=f"{folder.name}:{m.id}", published_at=m.published_at + shift)
+        found.extend(msgspec.structs.replace(m, id=f"{folder.name}:{m.id}", published_at=m.published_at + shift)
                      for m in rows if m.published_at + shift > END - timedelta(days=days))
     found.sort(key=lambda m: m.published_at)
     return found[-limit:] if limit else found

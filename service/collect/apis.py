@@ -24,19 +24,18 @@ from service.collect.base import (
     as_mapping,
     join_text,
     lang_code,
-    line_field,
     load_json,
     number_of,
     parse_time,
-    text_field,
     text_of,
     total,
 )
 from service.collect.chains import ChainedCollector, PageChains
+from service.collect.cleaner import Cleaner
 from service.collect.http import Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
-from service.collect.make import Origin, mention
-from service.collect.typed import ItemDecoder
+from service.collect.make import Origin
+from service.collect.typed import ItemDecoder, PageDecoder, loose
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -47,18 +46,22 @@ X_RECENT = "https://api.x.com/2/tweets/search/recent"
 OVERLAP = timedelta(hours=1)
 
 
-class _VideoId(msgspec.Struct):
+class _Nothing(msgspec.Struct, gc=False):
+    """An object whose content is not read (only its presence counts)."""
+
+
+class _VideoId(msgspec.Struct, gc=False):
     videoId: str | None = None
 
 
-class Snippet(msgspec.Struct):
+class Snippet(msgspec.Struct, gc=False):
     publishedAt: str | None = None
     title: str | None = None
     description: str | None = None
     channelTitle: str | None = None
 
 
-class Video(msgspec.Struct):
+class Video(msgspec.Struct, gc=False):
     """The fields of a ``search.list`` item that a mention is made of."""
 
     id: _VideoId = msgspec.field(default_factory=_VideoId)
@@ -75,19 +78,26 @@ _VIDEOS = ItemDecoder(Video, "items", lenient=_youtube_lenient, what="YouTube re
 def parse_youtube(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the videos of a ``search.list`` response."""
     origin = Origin.of(source)
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang
+    clean = Cleaner(data)
     mentions = []
     for item in _VIDEOS(data):
-        video = line_field(item.id.videoId)
+        video = clean.line(item.id.videoId)  # channels and playlists have none: left out first
+        if not video:
+            continue
         snippet = item.snippet
         published = parse_time(snippet.publishedAt)
-        title = line_field(snippet.title)
-        text = join_text(title, text_field(snippet.description))
-        if video is None or published is None or not text:
+        if published is None:
             continue
-        mentions.append(mention(
-            f"youtube:{video}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
-            line_field(snippet.channelTitle), f"https://www.youtube.com/watch?v={video}", title,
-            None, None, None))
+        title = clean.line(snippet.title)
+        text = join_text(title, clean.text(snippet.description))
+        if not text:
+            continue
+        channel = clean.line(snippet.channelTitle)
+        mentions.append(Mention(
+            id=f"youtube:{video}", published_at=published, text=text, source=name, kind=kind, brand=brand, lang=lang,
+            author=channel or None,
+            url=f"https://www.youtube.com/watch?v={video}", title=title or None))
     return mentions
 
 
@@ -113,47 +123,103 @@ class YouTubeCollector(JsonApiCollector):
         return parse_youtube(data, source=self.source)
 
 
+class _Reference(msgspec.Struct, gc=False):
+    type: str | None = None
+    id: str | None = None
+
+
+class _PostMetrics(msgspec.Struct, gc=False):
+    like_count: int | None = None
+    retweet_count: int | None = None
+    reply_count: int | None = None
+    quote_count: int | None = None
+
+
+class XPost(msgspec.Struct, gc=False):
+    """The fields of a v2 post that a mention is made of."""
+
+    id: str | None = None
+    created_at: str | None = None
+    text: str | None = None
+    author_id: str | None = None
+    lang: str | None = None
+    public_metrics: _PostMetrics = msgspec.field(default_factory=_PostMetrics)
+    referenced_tweets: list[_Reference] = msgspec.field(default_factory=list)
+
+
+class _UserMetrics(msgspec.Struct, gc=False):
+    followers_count: int | None = None
+
+
+class XUser(msgspec.Struct, gc=False):
+    id: str | None = None
+    username: str | None = None
+    public_metrics: _UserMetrics = msgspec.field(default_factory=_UserMetrics)
+
+
+class _Includes(msgspec.Struct, gc=False):
+    users: list[XUser] = msgspec.field(default_factory=list)
+
+
+class XPage(msgspec.Struct, gc=False):
+    """A v2 search response: the posts and the users they name (``data`` absent: no results)."""
+
+    data: list[XPost] | msgspec.UnsetType = msgspec.UNSET
+    includes: _Includes = msgspec.field(default_factory=_Includes)
+    meta: msgspec.Raw | msgspec.UnsetType = msgspec.UNSET
+    """Only its presence is read."""
+
+
+def _x_lenient(payload: Any) -> XPage:
+    payload = as_mapping(payload)
+    if "data" not in payload:
+        return XPage(meta=msgspec.Raw(b"{}") if "meta" in payload else msgspec.UNSET)
+    users = as_list(as_mapping(payload.get("includes")).get("users", []), what="X 'includes.users'")
+    posts = as_list(payload.get("data"), what="X response 'data'")
+    return XPage(data=[loose(XPost, post) for post in posts],
+                 includes=_Includes(users=[loose(XUser, user) for user in users]))
+
+
+_X_PAGES = PageDecoder(XPage, lenient=_x_lenient, what="X response")
+
+
 def parse_x(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the posts of a v2 search response (``data`` may be absent: no results)."""
-    payload = as_mapping(load_json(data, what="X response"))
-    if "data" not in payload:
-        if "meta" in payload:
+    page = _X_PAGES(data)
+    if page.data is msgspec.UNSET:
+        if page.meta is not msgspec.UNSET:
             return []
         raise ParseError("X response has neither 'data' nor 'meta'")
-    users = {text_of(user.get("id")): user for user in map(as_mapping, as_list(
-        as_mapping(payload.get("includes")).get("users", []), what="X 'includes.users'"))}
+    users = {text_of(user.id): user for user in page.includes.users}
     origin = Origin.of(source)
+    clean = Cleaner(data)
     mentions = []
-    for post in as_list(payload.get("data"), what="X response 'data'"):
-        if type(post) is not dict:
+    for post in page.data:
+        post_id = clean.line(post.id)
+        published = parse_time(post.created_at)
+        text = clean.text(post.text)
+        if not post_id or published is None or not text:
             continue
-        post_id = line_field(post.get("id"))
-        published = parse_time(post.get("created_at"))
-        text = text_field(post.get("text"))
-        if post_id is None or published is None or not text:
-            continue
-        user = as_mapping(users.get(text_of(post.get("author_id"))))
-        username = line_field(user.get("username"))
-        metrics = as_mapping(post.get("public_metrics"))
-        original = _reposted(post.get("referenced_tweets"))
-        mentions.append(mention(
-            f"x:{post_id}", published, text, origin.source, origin.kind, origin.brand,
-            origin.lang or lang_code(post.get("lang")), username, f"https://x.com/{username or 'i'}/status/{post_id}",
-            None, number_of(as_mapping(user.get("public_metrics")).get("followers_count")),
-            total(metrics.get("like_count"), metrics.get("retweet_count"), metrics.get("reply_count"),
-                  metrics.get("quote_count")),
-            f"x:{original}" if original else None))
+        user = users.get(text_of(post.author_id))
+        username = clean.line(user.username) if user is not None else ""
+        metrics = post.public_metrics
+        original = _reposted(post.referenced_tweets, clean) if post.referenced_tweets else ""
+        mentions.append(Mention(
+            id=f"x:{post_id}", published_at=published, text=text, source=origin.source, kind=origin.kind,
+            brand=origin.brand, lang=origin.lang or lang_code(post.lang), author=username or None,
+            url=f"https://x.com/{username or 'i'}/status/{post_id}",
+            reach=number_of(user.public_metrics.followers_count) if user is not None else None,
+            engagement=total(metrics.like_count, metrics.retweet_count, metrics.reply_count, metrics.quote_count),
+            duplicate_of=f"x:{original}" if original else None))
     return mentions
 
 
-def _reposted(references: Any) -> str | None:
+def _reposted(references: list[_Reference], clean: Cleaner) -> str:
     """The id of the post that a repost repeats (``referenced_tweets`` of type ``retweeted``)."""
-    if not references or type(references) is not list:
-        return None
     for reference in references:
-        if type(reference) is dict and reference.get("type") == "retweeted":
-            return line_field(reference.get("id"))
-    return None
+        if reference.type == "retweeted":
+            return clean.line(reference.id)
+    return ""
 
 
 class XCollector(ChainedCollector):

@@ -108,11 +108,12 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u
                       r"\ufeff\ufffe\uffff]")
 """Control and invisible characters, and lone surrogates (from a JSON ``\\ud800`` escape; not encodable)."""
 _SPACES = re.compile(r"[ \t\r\f\v\u00a0]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
 _HIDDEN_HINT = re.compile(r"<(?:script|style|noscript|template)", re.I)
+_HIDDEN_START = re.compile("<(?:[sS\u017f][cCtT]|[nN][oO]|[tT][eE])")
+"""The first two letters :data:`_HIDDEN_HINT` needs after ``<``, in every case re.I accepts
+(``\u017f``, long s, is an ``s`` to it): a cheap first test (``<span>`` is no hidden element), the
+case-insensitive search being slower."""
 _NOT_WORD = re.compile(r"[\W_]+")
-
-
 def clean_text(value: object, *, limit: int = MAX_TEXT_CHARS) -> str:
     """Plain text from an HTML or text fragment: tags and scripts removed, entities decoded,
     control and invisible characters removed, whitespace collapsed, cut to ``limit`` characters.
@@ -138,36 +139,43 @@ def _clean_markup(text: str) -> str:
     if "<" in text:
         if "<!--" in text:
             text = _COMMENT.sub(" ", text)
-        if _HIDDEN_HINT.search(text) is not None:
+        if _HIDDEN_START.search(text) is not None and _HIDDEN_HINT.search(text) is not None:
             text = _HIDDEN.sub(" ", text)
         text = _BREAK.sub("\n", text)
         text = _TAG.sub("", text)
     if "&" in text:
         text = _unescape(text)
-    if not text.replace("\n", " ").isprintable():
+    if not (text.isprintable() if "\n" not in text else text.replace("\n", " ").isprintable()):
         text = _CONTROL.sub("", text)
         text = _SPACES.sub(" ", text)
     elif "  " in text:
         text = _SPACES.sub(" ", text)
-    if "\n" in text:
-        text = _NEWLINES.sub("\n", text)
+    if "\n" in text:  # what re.sub(r"\s*\n\s*", "\n", text).strip() gives, without the regex's backtracking
+        return "\n".join(filter(None, map(str.strip, text.split("\n"))))
     return text.strip()
-
-
-_COMMON_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"),
-                    ("&nbsp;", "\u00a0"))
 
 
 def _unescape(text: str) -> str:
     """``html.unescape``, without its per-entity callback when every ``&`` starts one of the
-    common entities (``&amp;`` replaced last, so ``&amp;lt;`` decodes once, to ``&lt;``)."""
+    common entities (each decoded once, so ``&amp;lt;`` decodes to ``&lt;``)."""
+    head, _, rest = text.partition("&")
+    if "&" not in rest:  # the usual field: one entity, found without scanning for the others
+        end = rest.find(";", 2, 5)  # the names are 2 to 4 characters long
+        character = _ENTITIES.get(rest[: end + 1]) if end > 0 else None
+        return html.unescape(text) if character is None else f"{head}{character}{rest[end + 1:]}"
     decoded = text
     for entity, character in _COMMON_ENTITIES:
         if entity in decoded:
             decoded = decoded.replace(entity, character)
     if decoded.count("&") != decoded.count("&amp;"):
         return html.unescape(text)
-    return decoded.replace("&amp;", "&")
+    return decoded.replace("&amp;", "&")  # last: each entity is decoded once
+
+
+_COMMON_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"),
+                    ("&nbsp;", "\u00a0"))
+_ENTITIES = {entity[1:]: character for entity, character in (*_COMMON_ENTITIES, ("&amp;", "&"))}
+"""The common entities without their ``&`` (``"lt;"``), and what they stand for."""
 
 
 def clean_field(value: object, *, limit: int = MAX_FIELD_CHARS) -> str | None:
@@ -215,7 +223,8 @@ def join_text(title: str | None, body: str | None) -> str:
         return title or body
     first, other = title[0].casefold()[0], body[0].casefold()[0]
     if first != other and first.isalnum() and other.isalnum():  # they differ from the first letter on
-        return _cut(f"{title}\n{body}", MAX_TEXT_CHARS)
+        joined = f"{title}\n{body}"
+        return joined if len(joined) <= MAX_TEXT_CHARS else _cut(joined, MAX_TEXT_CHARS)
     squashed_title = _squash(title)
     prefix = body[: 2 * len(title) + 40]  # enough to tell whether the body merely restates the title
     squashed_body = _squash(prefix)
@@ -226,8 +235,12 @@ def join_text(title: str | None, body: str | None) -> str:
     return _cut(f"{title}\n{body}", MAX_TEXT_CHARS)
 
 
-def _cut(text: str, limit: int) -> str:
+def cut(text: str, limit: int) -> str:
+    """``text`` when at most ``limit`` characters long, else its start and an ellipsis, ``limit`` in all."""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+_cut = cut
 
 
 def assemble(*parts: str | None, separator: str = "\n", limit: int = MAX_TEXT_CHARS) -> str:
@@ -286,7 +299,8 @@ def parse_time(value: Any, *, naive_tz: Any = UTC) -> datetime | None:
     >>> parse_time("2010-02-30") is None
     True
     """
-    if type(value) is str and 19 <= len(value) <= 64 and value[4:5] == "-":  # ISO 8601, most APIs
+    kind = type(value)
+    if kind is str and 19 <= len(value) <= 64 and value[4:5] == "-":  # ISO 8601, most APIs
         try:
             parsed: datetime | None = _fromisoformat(value)
         except ValueError:
@@ -294,17 +308,25 @@ def parse_time(value: Any, *, naive_tz: Any = UTC) -> datetime | None:
         else:
             if parsed.tzinfo is UTC and parsed >= EARLIEST:  # type: ignore[union-attr]
                 return parsed
-    elif isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, bool):
+        return _aware(parsed, naive_tz)
+    if kind is float or kind is int:  # epoch seconds or milliseconds (bool is neither)
+        return _epoch_time(value)
+    if isinstance(value, datetime):
+        return _aware(value, naive_tz)
+    if isinstance(value, bool):
         return None
-    elif isinstance(value, int | float):
-        seconds = _as_float(value)
-        parsed = _from_epoch(seconds) if seconds is not None else None
-    elif isinstance(value, str):
-        parsed = _from_string(value.strip())
-    else:
-        return None
+    if isinstance(value, int | float):
+        return _epoch_time(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit() and text.isascii() and len(text) <= 64:  # epoch digits: aware UTC already
+            return _epoch_time(text)
+        return _aware(_from_string(text), naive_tz)
+    return None
+
+
+def _aware(parsed: datetime | None, naive_tz: Any) -> datetime | None:
+    """``parsed`` in UTC (read in ``naive_tz`` when naive), ``None`` when unusable."""
     if parsed is None:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -318,6 +340,13 @@ _fromisoformat = datetime.fromisoformat
 _fromtimestamp = datetime.fromtimestamp
 _EPOCH_MAX = 32_503_680_000.0
 """Seconds of 3000-01-01: epoch times below are converted by ``datetime.fromtimestamp``."""
+
+
+def _epoch_time(value: float | str) -> datetime | None:
+    """:func:`parse_time` of a number: aware UTC already, so only the lower bound is left to check."""
+    seconds = _as_float(value)
+    parsed = _from_epoch(seconds) if seconds is not None else None
+    return parsed if parsed is not None and parsed >= EARLIEST else None
 
 
 def _from_epoch(seconds: float) -> datetime | None:
@@ -354,6 +383,8 @@ def lang_code(value: object) -> str | None:
     """ISO 639-1 code from a language tag (``fr-FR`` -> ``fr``); ``None`` when not one."""
     if not isinstance(value, str):
         return None
+    if len(value) == 2 and value.isascii() and value.isalpha() and value.islower():  # "fr": most APIs
+        return value
     code = value.strip().split("-")[0].split("_")[0].lower()
     return code if len(code) == 2 and code.isalpha() and code.isascii() else None
 
@@ -411,6 +442,8 @@ def number_of(value: Any) -> float | None:
     kind = type(value)
     if kind is float:
         return value if 0 <= value < _INFINITY else None
+    if kind is int and 0 <= value < _INT_FLOAT:  # a count: converts exactly as float() does
+        return float(value)
     if kind is int or (isinstance(value, int | float) and not isinstance(value, bool)):
         number = _as_float(value)
         return number if number is not None and number >= 0 else None
@@ -432,6 +465,9 @@ def total(*values: Any) -> float:
     """The sum of the usable numbers among ``values`` (interaction counts; 0.0 when none)."""
     result = 0.0
     for value in values:
+        if type(value) is int and 0 <= value < _INT_FLOAT:  # the common case: a count
+            result += value  # as ``+= float(value)``: the int is converted to the same float
+            continue
         number = number_of(value)
         if number:
             result += number

@@ -8,9 +8,13 @@ collector's own work (field mapping, HTML stripping, time parsing, ids) relative
 JSON rows print three floors, each with the overhead against it: ``json.loads`` (the standard
 library: what the target is stated against), ``orjson.loads`` (what the lenient path,
 :func:`service.collect.base.load_json`, decodes with) and msgspec's untyped
-``msgspec.json.decode``. The hackernews, reddit, bluesky, youtube, openfda and nhtsa_complaints
-parsers decode typed (:mod:`service.collect.typed`: only the fields they read, straight into
-Structs), which is faster than any untyped floor; their time includes that decode.
+``msgspec.json.decode``. Every JSON parser decodes typed (:mod:`service.collect.typed`, and
+:mod:`service.collect.jsonpaths` for the ``json`` type's mapping: only the fields they read,
+straight into Structs), which is faster than any untyped floor; their time includes that decode.
+The scaled items are copies of a few samples, so values repeat across them: parsers remember per
+payload only values that may repeat in real responses too: the regulators' days (NHTSA, openFDA),
+RappelConso publication times (sheets published together share one) and the NHTSA manufacturer
+names; never free text.
 """
 
 from __future__ import annotations

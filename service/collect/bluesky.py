@@ -18,14 +18,13 @@ from service.collect.base import (
     as_list,
     as_mapping,
     lang_code,
-    line_field,
     parse_time,
-    text_field,
     text_of,
     total,
 )
+from service.collect.cleaner import Cleaner
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
-from service.collect.make import Origin, mention
+from service.collect.make import Origin
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
@@ -35,17 +34,17 @@ if TYPE_CHECKING:
 APPVIEW = "https://public.api.bsky.app"
 
 
-class Record(msgspec.Struct):
+class Record(msgspec.Struct, gc=False):
     createdAt: str | None = None
     text: str | None = None
     langs: list[str] | None = None
 
 
-class Author(msgspec.Struct):
+class Author(msgspec.Struct, gc=False):
     handle: str | None = None
 
 
-class Post(msgspec.Struct):
+class Post(msgspec.Struct, gc=False):
     """The fields of a ``postView`` that a mention is made of."""
 
     uri: str | None = None
@@ -68,29 +67,29 @@ _POSTS = ItemDecoder(Post, "posts", lenient=_lenient, what="Bluesky response")
 def parse_bluesky(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the ``posts`` of a ``searchPosts`` response."""
     origin = Origin.of(source)
+    clean = Cleaner(data)
     mentions = []
     for post in _POSTS(data):
-        found = _mention(post, origin)
+        found = _mention(post, origin, clean)
         if found is not None:
             mentions.append(found)
     return mentions
 
 
-def _mention(post: Post, origin: Origin) -> Mention | None:
-    uri = line_field(post.uri)
+def _mention(post: Post, origin: Origin, clean: Cleaner) -> Mention | None:
+    uri, handle = clean.line(post.uri), clean.line(post.author.handle)
     record = post.record
     published = parse_time(record.createdAt) or parse_time(post.indexedAt)
-    text = text_field(record.text)
-    if uri is None or published is None or not text:
+    text = clean.text(record.text)
+    if not uri or published is None or not text:
         return None
-    handle = line_field(post.author.handle)
     langs = record.langs
-    rkey = uri.rsplit("/", 1)[-1]
-    return mention(
-        f"bluesky:{uri}", published, text, origin.source, origin.kind, origin.brand,
-        origin.lang or (lang_code(langs[0]) if isinstance(langs, list) and langs else None),
-        handle, f"https://bsky.app/profile/{handle}/post/{rkey}" if handle else None, None, None,
-        total(post.likeCount, post.repostCount, post.replyCount, post.quoteCount), None)
+    return Mention(
+        id=f"bluesky:{uri}", published_at=published, text=text, source=origin.source, kind=origin.kind,
+        brand=origin.brand, lang=origin.lang or (lang_code(langs[0]) if isinstance(langs, list) and langs else None),
+        author=handle or None,
+        url=f"https://bsky.app/profile/{handle}/post/{uri.rsplit('/', 1)[-1]}" if handle else None,
+        engagement=total(post.likeCount, post.repostCount, post.replyCount, post.quoteCount))
 
 
 class BlueskyCollector(JsonApiCollector):

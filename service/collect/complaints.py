@@ -21,15 +21,15 @@ import msgspec
 
 from service.collect.base import (
     MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
     as_list,
     as_mapping,
-    assemble,
-    line_field,
+    cut,
     number_of,
-    text_field,
     utc_day,
 )
-from service.collect.make import Origin, mention
+from service.collect.cleaner import Cleaner
+from service.collect.make import Origin
 from service.collect.regulators import NhtsaCollector
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from service.config import SourceConfig
 
 COMPLAINTS_URL = "https://api.nhtsa.gov/complaints/complaintsByVehicle"
-COMPLAINT_URL = "https://api.nhtsa.gov/complaints/complaintNumber/{number}"
+COMPLAINT_URL = "https://api.nhtsa.gov/complaints/complaintNumber/"
 
 
 def us_day(value: Any) -> datetime | None:
@@ -57,14 +57,14 @@ def us_day(value: Any) -> datetime | None:
     return utc_day(int(year), int(month), int(day))
 
 
-class Product(msgspec.Struct):
+class Product(msgspec.Struct, gc=False):
     type: str | None = None
     productMake: str | None = None
     productModel: str | None = None
     productYear: str | int | None = None
 
 
-class Complaint(msgspec.Struct):
+class Complaint(msgspec.Struct, gc=False):
     """The fields of a ``complaintsByVehicle`` result that a mention is made of."""
 
     odiNumber: int | str | None = None
@@ -84,44 +84,77 @@ def _lenient(payload: Any) -> list[Any]:
 
 
 _COMPLAINTS = ItemDecoder(Complaint, "results", lenient=_lenient, what="NHTSA complaints response")
+_UNSEEN: Any = object()
 
 
 def parse_nhtsa_complaints(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the complaints of a ``complaintsByVehicle`` response (one per ``odiNumber``)."""
     origin = Origin.of(source)
+    records, typed = _COMPLAINTS.decode(data)
+    clean = Cleaner(data, memo=True, typed=typed)  # makes and models repeat across complaints
+    days: dict[str, datetime | None] = {}
+    vehicles: dict[tuple[str, str, str], str | None] = {}  # a response is about a handful of vehicles
     mentions: dict[str, Mention] = {}
-    for record in _COMPLAINTS(data):
-        number = line_field(record.odiNumber)
-        published = us_day(record.dateComplaintFiled)
-        if number is None or published is None or number in mentions:
+    for record in records:
+        number = clean.line(record.odiNumber)
+        day = record.dateComplaintFiled
+        if type(day) is str:
+            published = days.get(day, _UNSEEN)
+            if published is _UNSEEN:
+                published = days[day] = us_day(day)
+        else:
+            published = us_day(day)
+        if not number or published is None or number in mentions:
             continue
-        found = _complaint(record, number, published, origin)
-        if found is not None:
-            mentions[number] = found
+        summary, components = record.summary, record.components
+        if clean.plain("", f"{summary}|{components}"):
+            summary, components = summary.strip() if summary else "", components.strip() if components else ""
+        else:
+            summary, components = clean.text(summary), clean.text(components)
+        if "," in components:  # stripped already
+            components = ", ".join(filter(None, map(str.strip, components.split(","))))
+        if summary or components:
+            mentions[number] = _complaint(record, number, published, summary, components, origin, clean, vehicles)
     return list(mentions.values())
 
 
-def _complaint(record: Complaint, number: str, published: datetime, origin: Origin) -> Mention | None:
-    summary = text_field(record.summary)
-    components = ", ".join(part.strip() for part in text_field(record.components).split(",") if part.strip())
-    if not summary and not components:
-        return None
-    vehicles = ", ".join(dict.fromkeys(vehicle for product in record.products
-                                       if (vehicle := _vehicle(product)) is not None))
-    head = f"NHTSA complaint {number}" + (f" ({vehicles})" if vehicles else "") + (
-        f": {components}." if components else ".")
-    return mention(
-        f"nhtsa-complaint:{number}", published, assemble(head, _severity(record), summary), origin.source,
-        origin.kind, origin.brand, origin.lang or "en", None, COMPLAINT_URL.format(number=number),
-        assemble(f"Complaint {number}", components, separator=": ", limit=MAX_FIELD_CHARS), None, None, None)
+def _complaint(record: Complaint, number: str, published: datetime, summary: str, components: str,
+               origin: Origin, clean: Cleaner, named: dict[tuple[str, str, str], str | None]) -> Mention:
+    products = record.products
+    if len(products) == 1:
+        vehicles = _vehicle(products[0], clean, named) or ""
+    else:
+        vehicles = ", ".join(dict.fromkeys(vehicle for product in products
+                                           if (vehicle := _vehicle(product, clean, named)) is not None))
+    severity = _severity(record) if record.crash is True or record.fire is True or record.numberOfInjuries \
+        or record.numberOfDeaths else ""  # (no flag, no count: the common case, decided here)
+    if vehicles and components and summary and not severity:  # the usual complaint, in one go
+        text = f"NHTSA complaint {number} ({vehicles}): {components}.\n{summary}"
+    else:
+        head = f"NHTSA complaint {number}" + (f" ({vehicles})" if vehicles else "") + (
+            f": {components}." if components else ".")
+        text = "\n".join(filter(None, (head, severity, summary)))
+    title = f"Complaint {number}: {components}" if components else f"Complaint {number}"
+    return Mention(
+        id=f"nhtsa-complaint:{number}", published_at=published,
+        text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+        source=origin.source, kind=origin.kind, brand=origin.brand, lang=origin.lang or "en",
+        url=COMPLAINT_URL + number,
+        title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS))
 
 
-def _vehicle(product: Product) -> str | None:
+def _vehicle(product: Product, clean: Cleaner, named: dict[tuple[str, str, str], str | None]) -> str | None:
+    """``make model year`` of a vehicle product (remembered in ``named`` when all three are strings)."""
     if product.type != "Vehicle":
         return None
-    named = " ".join(part for part in (line_field(product.productMake), line_field(product.productModel),
-                                       line_field(product.productYear)) if part)
-    return named or None
+    make, model, year = product.productMake, product.productModel, product.productYear
+    if type(make) is not str or type(model) is not str or type(year) is not str:  # (1 == True == 1.0: no key)
+        return " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
+    key = (make, model, year)
+    found = named.get(key, _UNSEEN)
+    if found is _UNSEEN:
+        found = named[key] = " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
+    return found  # type: ignore[no-any-return]
 
 
 def _severity(record: Complaint) -> str:

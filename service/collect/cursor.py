@@ -10,9 +10,10 @@ nor a source re-listing old items floods the pipeline. Times after ``now`` are c
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
+
+from msgspec.structs import replace
 
 from service.collect.base import parse_time
 from service.domain import Mention

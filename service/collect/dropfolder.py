@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import logging
 import shutil
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from msgspec.structs import replace
 
 from service.collect.base import CollectError, CollectResult, first_brand
 from service.collect.http import Fetcher

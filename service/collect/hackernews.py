@@ -18,13 +18,12 @@ from service.collect.base import (
     as_list,
     as_mapping,
     join_text,
-    line_field,
     parse_time,
-    text_field,
     total,
 )
+from service.collect.cleaner import Cleaner
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
-from service.collect.make import Origin, mention
+from service.collect.make import Origin
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
@@ -35,7 +34,7 @@ ALGOLIA = "https://hn.algolia.com/api/v1/search_by_date"
 OVERLAP = timedelta(hours=1)
 
 
-class Hit(msgspec.Struct):
+class Hit(msgspec.Struct, gc=False):
     """The fields of an Algolia hit that a mention is made of."""
 
     objectID: str | None = None
@@ -60,29 +59,30 @@ _HITS = ItemDecoder(Hit, "hits", lenient=_lenient, what="Hacker News response")
 def parse_hackernews(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the ``hits`` of an Algolia HN search response."""
     origin = Origin.of(source)
+    clean = Cleaner(data)
     mentions = []
     for hit in _HITS(data):
-        found = _mention(hit, origin)
+        found = _mention(hit, origin, clean)
         if found is not None:
             mentions.append(found)
     return mentions
 
 
-def _mention(hit: Hit, origin: Origin) -> Mention | None:
-    object_id = line_field(hit.objectID)
+def _mention(hit: Hit, origin: Origin, clean: Cleaner) -> Mention | None:
+    object_id = clean.line(hit.objectID)
     published = parse_time(hit.created_at) or parse_time(hit.created_at_i)
-    if object_id is None or published is None:
+    if not object_id or published is None:
         return None
-    title = line_field(hit.title)
-    comment = text_field(hit.comment_text)
-    text = (join_text(line_field(hit.story_title), comment) if comment
-            else join_text(title, text_field(hit.story_text)))
+    title, story_title, author = clean.line(hit.title), clean.line(hit.story_title), clean.line(hit.author)
+    comment = clean.text(hit.comment_text)
+    text = join_text(story_title, comment) if comment else join_text(title, clean.text(hit.story_text))
     if not text:
         return None
-    return mention(
-        f"hn:{object_id}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
-        line_field(hit.author), f"https://news.ycombinator.com/item?id={object_id}", title, None,
-        total(hit.points, hit.num_comments), None)
+    return Mention(
+        id=f"hn:{object_id}", published_at=published, text=text, source=origin.source, kind=origin.kind,
+        brand=origin.brand, lang=origin.lang, author=author or None,
+        url=f"https://news.ycombinator.com/item?id={object_id}", title=title or None,
+        engagement=total(hit.points, hit.num_comments))
 
 
 class HackerNewsCollector(JsonApiCollector):

@@ -23,29 +23,32 @@ page brings nothing new (the API is assumed to list newest first).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import msgspec
 
 from service.collect.base import (
+    MAX_TEXT_CHARS,
     CollectResult,
     ParseError,
     as_list,
     assemble,
+    cut,
     lang_code,
-    line_field,
     load_json,
     number_of,
     parse_time,
-    text_field,
     text_of,
 )
+from service.collect.cleaner import Cleaner
 from service.collect.cursor import select_new
 from service.collect.http import Fetcher
-from service.collect.make import Origin, mention
+from service.collect.jsonpaths import TypedReader, typed_reader
+from service.collect.make import Origin
 from service.domain import Mention
 
 log = logging.getLogger(__name__)
@@ -105,59 +108,107 @@ def follow(value: Any, steps: Path) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class _Mapping:
-    """A source's ``fields`` with every path compiled (built once per source and cached)."""
+    """A source's ``items`` and ``fields`` with every path compiled, and their typed reader (built
+    once per source and cached)."""
 
+    items: Path
     id: Path
     time: Path
     text: tuple[Path, ...]
     optional: tuple[Path | None, ...]
     """author, url, title, lang, reach, engagement (``None`` when not mapped)."""
+    places: tuple[int, ...]
+    """Where each of :attr:`optional` is among the values read (-1: not mapped)."""
+    typed: TypedReader | None
+    """The payload decoded into Structs of the keys the paths read (``None``: not possible)."""
 
     @classmethod
-    def of(cls, fields: Mapping[str, Any]) -> _Mapping:
+    def of(cls, options: Mapping[str, Any]) -> _Mapping:
+        fields = options["fields"]
         text = fields["text"] if isinstance(fields["text"], list) else [fields["text"]]
-        return cls(compile_path(fields["id"]), compile_path(fields["time"]), tuple(map(compile_path, text)),
-                   tuple(compile_path(fields[name]) if name in fields else None for name in OPTIONAL_FIELDS))
+        ids, times, texts = compile_path(fields["id"]), compile_path(fields["time"]), tuple(map(compile_path, text))
+        optional = tuple(compile_path(fields[name]) if name in fields else None for name in OPTIONAL_FIELDS)
+        items = compile_path(options.get("items", ""))
+        paths = (ids, times, *texts, *(path for path in optional if path is not None))
+        places = tuple(2 + len(texts) + sum(1 for other in optional[:index] if other is not None)
+                       if path is not None else -1 for index, path in enumerate(optional))
+        return cls(items, ids, times, texts, optional, places, typed_reader(items, paths, follow))
+
+    def follow(self, item: Any) -> list[Any]:
+        """The values of the paths in a plain decoded item, in the order of :attr:`TypedReader.read`."""
+        return [follow(item, path) for path in self.paths]
+
+    @property
+    def paths(self) -> tuple[Path, ...]:
+        """id, time, the texts, then the mapped optional fields."""
+        return (self.id, self.time, *self.text, *(path for path in self.optional if path is not None))
 
 
 _COMPILED: dict[int, tuple[Mapping[str, Any], _Mapping]] = {}
 
 
-def _compiled(fields: Mapping[str, Any]) -> _Mapping:
-    cached = _COMPILED.get(id(fields))
-    if cached is None or cached[0] is not fields:
+def _compiled(options: Mapping[str, Any]) -> _Mapping:
+    cached = _COMPILED.get(id(options))
+    if cached is None or cached[0] is not options:
         if len(_COMPILED) > 256:
             _COMPILED.clear()
-        cached = _COMPILED[id(fields)] = (fields, _Mapping.of(fields))
+        cached = _COMPILED[id(options)] = (options, _Mapping.of(options))
     return cached[1]
 
 
+_FAILED = (msgspec.DecodeError, msgspec.ValidationError)
+
+
 def parse_mapped(data: bytes, *, source: SourceConfig) -> list[Mention]:
-    """Mentions of the items of one response, mapped by the source's ``items`` and ``fields``."""
-    payload = load_json(data, what=f"{source.name} response")
+    """Mentions of the items of one response, mapped by the source's ``items`` and ``fields``.
+
+    The payload is decoded typed when the paths allow it (:mod:`.jsonpaths`), else (or when that
+    fails: another shape than the paths expect, not JSON) as plain JSON values, walked by
+    :func:`follow`; both give the mapping the same values.
+    """
     options = source.options
-    items = as_list(resolve(payload, options.get("items", "")), what=f"items at {options.get('items', '')!r}")
-    mapping = _compiled(options["fields"])
+    mapping = _compiled(options)
+    read: Callable[[Any], Any] | None = None
+    if mapping.typed is not None:
+        try:
+            items = mapping.typed.items_of(data)
+            read = mapping.typed.read
+        except _FAILED:
+            pass
+    if read is None:
+        payload = load_json(data, what=f"{source.name} response")
+        items = as_list(resolve(payload, options.get("items", "")), what=f"items at {options.get('items', '')!r}")
+        read = mapping.follow
     origin = Origin.of(source)
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang
     prefix = f"json:{source.name}:"
-    return [found for item in items if (found := _mention(item, mapping, origin, prefix)) is not None]
-
-
-def _mention(item: Any, mapping: _Mapping, origin: Origin, prefix: str) -> Mention | None:
-    item_id = line_field(follow(item, mapping.id))
-    published = parse_time(follow(item, mapping.time))
-    if len(mapping.text) == 1:
-        text = text_field(follow(item, mapping.text[0]))
-    else:
-        text = assemble(*(text_field(follow(item, path)) for path in mapping.text))
-    if item_id is None or published is None or not text:
-        return None
-    author, url, title, lang, reach, engagement = (None if path is None else follow(item, path)
-                                                   for path in mapping.optional)
-    return mention(
-        prefix + item_id, published, text, origin.source, origin.kind, origin.brand,
-        origin.lang or lang_code(lang), line_field(author), line_field(url), line_field(title),
-        number_of(reach), number_of(engagement), None)
+    clean = Cleaner(data)
+    texts = len(mapping.text)
+    author_at, url_at, title_at, lang_at, reach_at, engagement_at = mapping.places
+    found = []
+    for item in items:
+        values = read(item)
+        item_id = clean.line(values[0])
+        published = parse_time(values[1])
+        if texts == 1:
+            text = clean.text(values[2])
+        elif texts == 2:  # title and body, the usual pair: assemble() without its generality
+            first, second = clean.text(values[2]), clean.text(values[3])
+            text = f"{first}\n{second}" if first and second else first or second
+            text = text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS)
+        else:
+            text = assemble(*[clean.text(value) for value in values[2:2 + texts]])
+        if not item_id or published is None or not text:
+            continue
+        found.append(Mention(
+            id=prefix + item_id, published_at=published, text=text, source=name, kind=kind, brand=brand,
+            lang=lang or (lang_code(values[lang_at]) if lang_at >= 0 else None),
+            author=clean.line(values[author_at]) or None if author_at >= 0 else None,
+            url=clean.line(values[url_at]) or None if url_at >= 0 else None,
+            title=clean.line(values[title_at]) or None if title_at >= 0 else None,
+            reach=number_of(values[reach_at]) if reach_at >= 0 else None,
+            engagement=number_of(values[engagement_at]) if engagement_at >= 0 else None))
+    return found
 
 
 class JsonMappedCollector:

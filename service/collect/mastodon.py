@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import httpx
+import msgspec
 
 from service.collect.base import (
     ParseError,
@@ -23,54 +24,112 @@ from service.collect.base import (
     as_mapping,
     join_text,
     lang_code,
-    line_field,
     load_json,
     number_of,
     parse_time,
-    text_field,
     total,
 )
 from service.collect.chains import ChainedCollector, PageChains
+from service.collect.cleaner import Cleaner
 from service.collect.http import Response, display_url
 from service.collect.jsonapi import ApiRequest
-from service.collect.make import Origin, mention
+from service.collect.make import Origin
+from service.collect.typed import loose
 from service.domain import Mention
 
 if TYPE_CHECKING:
     from service.config import SourceConfig
 
 
+class Shown(msgspec.Struct, gc=False):
+    """The fields of a status that its mention shows (the boosted status's, for a boost)."""
+
+    uri: str | None = None
+    url: str | None = None
+    spoiler_text: str | None = None
+    content: str | None = None
+    language: str | None = None
+    reblogs_count: int | None = None
+    favourites_count: int | None = None
+    replies_count: int | None = None
+
+
+class Account(msgspec.Struct, gc=False):
+    acct: str | None = None
+    followers_count: int | None = None
+
+
+class Status(Shown, gc=False):
+    """The fields of a status that a mention is made of."""
+
+    created_at: str | None = None
+    reblog: Shown | None = None
+    """``None`` unless the status is a boost of a (non-empty) status."""
+    account: Account = msgspec.field(default_factory=Account)
+
+
+class _Search(msgspec.Struct, gc=False):
+    statuses: list[Status]
+
+
+_TYPED = msgspec.json.Decoder(list[Status] | _Search)
+_EMPTY_SHOWN = Shown()
+
+
+def _statuses(data: bytes) -> list[Status]:
+    """The statuses of a timeline or search payload: typed, else from plain JSON values."""
+    try:
+        decoded = _TYPED.decode(data)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    else:
+        statuses = decoded.statuses if isinstance(decoded, _Search) else decoded
+        # A boost of an object without any field read here: an empty one ({}) is no boost, another
+        # one is; only the plain values tell them apart (real boosts always carry a uri).
+        if not any(status.reblog == _EMPTY_SHOWN for status in statuses):
+            return statuses
+    payload = load_json(data, what="Mastodon response")
+    found = as_mapping(payload).get("statuses") if isinstance(payload, Mapping) else payload
+    return [_loose_status(status) for status in as_list(found, what="Mastodon statuses")]
+
+
+def _loose_status(value: Any) -> Status:
+    status = loose(Status, value)
+    boosted = as_mapping(value).get("reblog")
+    status.reblog = loose(Shown, boosted) if isinstance(boosted, dict) and boosted else None
+    return status
+
+
 def parse_mastodon(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of a list of statuses, or of the ``statuses`` of a v2 search result."""
-    payload = load_json(data, what="Mastodon response")
-    statuses = as_mapping(payload).get("statuses") if isinstance(payload, Mapping) else payload
     origin = Origin.of(source)
+    clean = Cleaner(data)
     mentions = []
-    for status in as_list(statuses, what="Mastodon statuses"):
-        found = _mention(as_mapping(status), origin)
+    for status in _statuses(data):
+        found = _mention(status, origin, clean)
         if found is not None:
             mentions.append(found)
     return mentions
 
 
-def _mention(status: Mapping[str, Any], origin: Origin) -> Mention | None:
-    uri = line_field(status.get("uri")) or line_field(status.get("url"))
-    published = parse_time(status.get("created_at"))
-    if uri is None or published is None:
+def _mention(status: Status, origin: Origin, clean: Cleaner) -> Mention | None:
+    uri = clean.line(status.uri) or clean.line(status.url)
+    published = parse_time(status.created_at)
+    if not uri or published is None:
         return None
-    boosted = as_mapping(status.get("reblog"))
+    boosted = status.reblog
     shown = boosted or status
-    text = join_text(line_field(shown.get("spoiler_text")), text_field(shown.get("content")))
+    text = join_text(clean.line(shown.spoiler_text), clean.text(shown.content))
     if not text:
         return None
-    account = as_mapping(status.get("account"))
-    original = line_field(boosted.get("uri")) if boosted else None
-    return mention(
-        f"mastodon:{uri}", published, text, origin.source, origin.kind, origin.brand,
-        origin.lang or lang_code(shown.get("language")), line_field(account.get("acct")),
-        line_field(shown.get("url")) or uri, None, number_of(account.get("followers_count")),
-        total(shown.get("reblogs_count"), shown.get("favourites_count"), shown.get("replies_count")),
-        f"mastodon:{original}" if original else None)
+    account = status.account
+    original = clean.line(boosted.uri) if boosted is not None else ""
+    return Mention(
+        id=f"mastodon:{uri}", published_at=published, text=text, source=origin.source, kind=origin.kind,
+        brand=origin.brand, lang=origin.lang or lang_code(shown.language), author=clean.line(account.acct) or None,
+        url=clean.line(shown.url) or uri, reach=number_of(account.followers_count),
+        engagement=total(shown.reblogs_count, shown.favourites_count, shown.replies_count),
+        duplicate_of=f"mastodon:{original}" if original else None)
 
 
 class MastodonCollector(ChainedCollector):

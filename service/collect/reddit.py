@@ -23,16 +23,15 @@ from service.collect.base import (
     as_mapping,
     clean_field,
     join_text,
-    line_field,
     number_of,
     parse_time,
-    text_field,
     text_of,
     total,
 )
+from service.collect.cleaner import Cleaner
 from service.collect.http import Fetcher, Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector, Validators
-from service.collect.make import Origin, mention
+from service.collect.make import Origin
 from service.collect.oauth import ClientCredentials
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
@@ -45,11 +44,11 @@ OAUTH = "https://oauth.reddit.com"
 TOKEN_URL = "https://www.reddit.com/api/v1/access_token"
 
 
-class _Nothing(msgspec.Struct):
+class _Nothing(msgspec.Struct, gc=False):
     """An object whose content is not read (only its presence counts)."""
 
 
-class Post(msgspec.Struct):
+class Post(msgspec.Struct, gc=False):
     """The fields of a Listing child's ``data`` (post or comment) that a mention is made of."""
 
     name: str | None = None
@@ -68,7 +67,7 @@ class Post(msgspec.Struct):
     num_comments: int | None = None
 
 
-class Child(msgspec.Struct):
+class Child(msgspec.Struct, gc=False):
     kind: str | None = None
     data: Post = msgspec.field(default_factory=Post)
 
@@ -84,36 +83,41 @@ _CHILDREN = ItemDecoder(Child, "data.children", lenient=_lenient, what="Reddit r
 def parse_reddit(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the posts and comments of a Reddit ``Listing``."""
     origin = Origin.of(source)
+    clean = Cleaner(data)
     mentions = []
     for child in _CHILDREN(data):
         post = child.data
-        fullname = text_of(post.name) or (f"{child.kind}_{post.id}" if post.id else None)
+        name = text_of(post.name)
+        fullname = name or (f"{child.kind}_{post.id}" if post.id else None)
         published = parse_time(post.created_utc)
         if not fullname or published is None:
             continue
-        found = _mention(post, fullname, published, origin)
+        found = _mention(post, fullname, (clean.line(post.name) or None) if name else clean_field(fullname),
+                         published, origin, clean)
         if found is not None:
             mentions.append(found)
     return mentions
 
 
-def _mention(post: Post, fullname: str, published: datetime, origin: Origin) -> Mention | None:
+def _mention(post: Post, fullname: str, key: str | None, published: datetime, origin: Origin,
+             clean: Cleaner) -> Mention | None:
+    """The mention of a post or comment; ``key`` is its cleaned ``fullname``."""
     is_post = fullname.startswith("t3_")
-    title = line_field(post.title) or line_field(post.link_title)
-    body = text_field(post.selftext) or text_field(post.body)
-    text = join_text(title, body) if is_post else (body or title or "")
+    title = clean.line(post.title) or clean.line(post.link_title)
+    body = clean.text(post.selftext) or clean.text(post.body)
+    text = join_text(title, body) if is_post else (body or title)
     if not text:
         return None
     permalink = text_of(post.permalink)
     parents = post.crosspost_parent_list
     parent = text_of(post.crosspost_parent) if isinstance(parents, list) and parents else None
-    author = text_of(post.author)
-    return mention(
-        f"reddit:{clean_field(fullname)}", published, text, origin.source, origin.kind, origin.brand, origin.lang,
-        clean_field(author) if author else None,
-        f"{PUBLIC}{clean_field(permalink)}" if permalink and permalink.startswith("/") else None,
-        title if is_post else None, number_of(post.subreddit_subscribers),
-        total(post.score, post.num_comments), f"reddit:{clean_field(parent)}" if parent else None)
+    return Mention(
+        id=f"reddit:{key}", published_at=published, text=text, source=origin.source,
+        kind=origin.kind, brand=origin.brand, lang=origin.lang, author=clean.line(post.author) or None,
+        url=f"{PUBLIC}{clean.line(permalink) or None}" if permalink and permalink.startswith("/") else None,
+        title=(title or None) if is_post else None, reach=number_of(post.subreddit_subscribers),
+        engagement=total(post.score, post.num_comments),
+        duplicate_of=f"reddit:{clean.line(parent) or None}" if parent else None)
 
 
 class RedditCollector(JsonApiCollector):

@@ -23,20 +23,19 @@ import msgspec
 
 from service.collect.base import (
     MAX_FIELD_CHARS,
+    MAX_TEXT_CHARS,
     CollectResult,
     FetchError,
     as_list,
     as_mapping,
-    assemble,
     clean_field,
-    line_field,
-    load_json,
+    cut,
     parse_time,
-    text_field,
     utc_day,
 )
+from service.collect.cleaner import Cleaner
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
-from service.collect.make import Origin, mention
+from service.collect.make import Origin
 from service.collect.typed import ItemDecoder
 from service.domain import Mention, SourceKind
 
@@ -59,47 +58,103 @@ def _nhtsa_day(value: Any) -> datetime | None:
     return parse_time(value)
 
 
+class Recall(msgspec.Struct, gc=False):
+    """The fields of a ``recallsByVehicle`` result that a mention is made of."""
+
+    NHTSACampaignNumber: str | None = None
+    ReportReceivedDate: str | None = None
+    Make: str | None = None
+    Model: str | None = None
+    ModelYear: str | None = None
+    Component: str | None = None
+    Summary: str | None = None
+    Consequence: str | None = None
+    Remedy: str | None = None
+    Manufacturer: str | None = None
+
+
+def _recalls_lenient(payload: Any) -> list[Any]:
+    payload = as_mapping(payload)
+    return as_list(payload.get("results", payload.get("Results")), what="NHTSA response 'results'")
+
+
+_RECALLS = ItemDecoder(Recall, "results", lenient=_recalls_lenient, what="NHTSA response")
+
+
 def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall campaigns in a ``recallsByVehicle`` response (one per campaign)."""
-    payload = as_mapping(load_json(data, what="NHTSA response"))
-    results = as_list(payload.get("results", payload.get("Results")), what="NHTSA response 'results'")
-    campaigns: dict[str, tuple[Mapping[str, Any], datetime, list[str]]] = {}
-    for record in results:
-        if type(record) is not dict:
+    records, typed = _RECALLS.decode(data)
+    clean = Cleaner(data, memo=True, typed=typed)  # manufacturer names repeat on every record
+    days: dict[str, datetime | None] = {}
+    campaigns: dict[str, tuple[Recall, datetime, list[str]]] = {}
+    for record in records:
+        campaign, make, model, year = record.NHTSACampaignNumber, record.Make, record.Model, record.ModelYear
+        if clean.plain(f"{campaign}|{make}|{model}|{year}"):
+            campaign = campaign.strip() if campaign else ""
+            make, model, year = make.strip() if make else "", model.strip() if model else "", \
+                year.strip() if year else ""
+        else:
+            campaign, make, model, year = clean.line(campaign), clean.line(make), clean.line(model), clean.line(year)
+        vehicle = f"{make} {model} {year}" if make and model and year else " ".join(filter(None, (make, model, year)))
+        day = record.ReportReceivedDate
+        if type(day) is str:
+            published = days.get(day, _UNSEEN)
+            if published is _UNSEEN:
+                published = days[day] = _nhtsa_day(day)
+        else:
+            published = _nhtsa_day(day)
+        if not campaign or published is None:
             continue
-        campaign = line_field(record.get("NHTSACampaignNumber"))
-        published = _nhtsa_day(record.get("ReportReceivedDate"))
-        if campaign is None or published is None:
-            continue
-        make, model, year = line_field(record.get("Make")), line_field(record.get("Model")), \
-            line_field(record.get("ModelYear"))
-        vehicle = " ".join(part for part in (make, model, year) if part)
         entry = campaigns.get(campaign)
         if entry is None:
-            entry = campaigns[campaign] = (record, published, [])
+            entry = campaigns[campaign] = (record, published, [])  # type: ignore[assignment]
         if vehicle and vehicle not in entry[2]:
             entry[2].append(vehicle)
-    origin = Origin.of(source, kind=SourceKind.REGULATOR)
-    return [_nhtsa_mention(campaign, *entry, origin) for campaign, entry in campaigns.items()]
+    return _nhtsa_mentions(campaigns, Origin.of(source, kind=SourceKind.REGULATOR), clean)
 
 
-def _nhtsa_mention(campaign: str, record: Mapping[str, Any], published: datetime, vehicles: list[str],
-                   origin: Origin) -> Mention:
-    get = record.get
-    component = text_field(get("Component"))
-    named = ", ".join(vehicles)
-    head = f"NHTSA recall {campaign}" + (f" ({named})" if named else "") + (f": {component}." if component else ".")
-    text = assemble(head, text_field(get("Summary")),
-                    _labelled("Consequence", text_field(get("Consequence"))),
-                    _labelled("Remedy", text_field(get("Remedy"))))
-    return mention(
-        f"nhtsa:{campaign}", published, text, origin.source, origin.kind, origin.brand, origin.lang or "en",
-        line_field(get("Manufacturer")) or "NHTSA", f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
-        assemble(f"Recall {campaign}", component, separator=": ", limit=MAX_FIELD_CHARS), None, None, None)
+_UNSEEN: Any = object()
 
 
-def _labelled(label: str, text: str, separator: str = ": ") -> str:
-    return f"{label}{separator}{text}" if text else ""
+def _nhtsa_mentions(campaigns: dict[str, tuple[Recall, datetime, list[str]]], origin: Origin,
+                    clean: Cleaner) -> list[Mention]:
+    """One mention per campaign, from its first record and every vehicle it was listed for."""
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang or "en"
+    mentions = []
+    for campaign, (record, published, vehicles) in campaigns.items():
+        component, summary, consequence, remedy = record.Component, record.Summary, record.Consequence, record.Remedy
+        if clean.plain("", f"{component}|{summary}|{consequence}|{remedy}"):
+            component, summary = component.strip() if component else "", summary.strip() if summary else ""
+            consequence, remedy = consequence.strip() if consequence else "", remedy.strip() if remedy else ""
+        else:
+            component, summary = clean.text(component), clean.text(summary)
+            consequence, remedy = clean.text(consequence), clean.text(remedy)
+        named = ", ".join(vehicles)
+        if named and component and summary and consequence and remedy:  # the usual notice, in one go
+            text = (f"NHTSA recall {campaign} ({named}): {component}.\n{summary}\nConsequence: {consequence}\n"
+                    f"Remedy: {remedy}")
+        else:
+            text = _notice(campaign, named, component, summary, consequence, remedy)
+        title = f"Recall {campaign}: {component}" if component else f"Recall {campaign}"
+        mentions.append(Mention(
+            id=f"nhtsa:{campaign}", published_at=published,
+            text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+            source=name, kind=kind, brand=brand, lang=lang, author=clean.line(record.Manufacturer) or "NHTSA",
+            url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
+            title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS)))
+    return mentions
+
+
+def _notice(campaign: str, named: str, component: str, summary: str, consequence: str, remedy: str) -> str:
+    """The text of a recall notice with some parts missing (those are left out)."""
+    text = f"NHTSA recall {campaign}" + (f" ({named})" if named else "") + (f": {component}." if component else ".")
+    if summary:
+        text = f"{text}\n{summary}"
+    if consequence:
+        text = f"{text}\nConsequence: {consequence}"
+    if remedy:
+        text = f"{text}\nRemedy: {remedy}"
+    return text
 
 
 class NhtsaCollector(JsonApiCollector):
@@ -120,33 +175,68 @@ class NhtsaCollector(JsonApiCollector):
         return parse_nhtsa_recalls(data, source=self.source)
 
 
+class Sheet(msgspec.Struct, gc=False):
+    """The fields of a RappelConso record that a mention is made of."""
+
+    numero_fiche: str | None = None
+    rappel_guid: str | None = None
+    id: int | str | None = None
+    date_publication: str | None = None
+    libelle: str | None = None
+    modeles_ou_references: str | None = None
+    marque_produit: str | None = None
+    motif_rappel: str | None = None
+    risques_encourus: str | None = None
+    sous_categorie_produit: str | None = None
+    categorie_produit: str | None = None
+    lien_vers_la_fiche_rappel: str | None = None
+
+
+def _sheets_lenient(payload: Any) -> list[Any]:
+    return as_list(as_mapping(payload).get("results"), what="RappelConso response 'results'")
+
+
+_SHEETS = ItemDecoder(Sheet, "results", lenient=_sheets_lenient, what="RappelConso response")
+
+
 def parse_rappelconso(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall sheets in an Explore API v2.1 ``records`` response."""
-    payload = as_mapping(load_json(data, what="RappelConso response"))
     origin = Origin.of(source, kind=SourceKind.REGULATOR)
+    clean = Cleaner(data)
+    times: dict[str, datetime | None] = {}  # sheets published together share their time
     mentions = []
-    for record in as_list(payload.get("results"), what="RappelConso response 'results'"):
-        record = as_mapping(record)
-        sheet = (line_field(record.get("numero_fiche")) or line_field(record.get("rappel_guid"))
-                 or line_field(record.get("id")))
-        published = parse_time(record.get("date_publication"))
-        if sheet is None or published is None:
+    for record in _SHEETS(data):
+        sheet = clean.line(record.numero_fiche) or clean.line(record.rappel_guid) or clean.line(record.id)
+        when = record.date_publication
+        if type(when) is str:
+            published = times.get(when, _UNSEEN)
+            if published is _UNSEEN:
+                published = times[when] = parse_time(when)
+        else:
+            published = parse_time(when)
+        if not sheet or published is None:
             continue
-
-        def field(key: str, record: Mapping[str, Any] = record) -> str:
-            return text_field(record.get(key))
-
-        product = " ".join(part for part in (field("libelle") or field("modeles_ou_references"),
-                                             field("marque_produit")) if part)
-        lines = [f"Rappel conso {sheet} : {product}" if product else f"Rappel conso {sheet}",
-                 _labelled("Motif", field("motif_rappel"), " : "),
-                 _labelled("Risques", field("risques_encourus"), " : "),
-                 _labelled("Catégorie", field("sous_categorie_produit") or field("categorie_produit"), " : ")]
-        mentions.append(mention(
-            f"rappelconso:{sheet}", published, assemble(*lines), origin.source, origin.kind, origin.brand,
-            origin.lang or "fr", "RappelConso", line_field(record.get("lien_vers_la_fiche_rappel")),
-            assemble("Rappel", product, separator=" : ", limit=MAX_FIELD_CHARS) if product else None,
-            None, None, None))
+        (label, models, brand, reason, risks, subcategory, category) = (
+            clean.text(record.libelle), clean.text(record.modeles_ou_references), clean.text(record.marque_produit),
+            clean.text(record.motif_rappel), clean.text(record.risques_encourus),
+            clean.text(record.sous_categorie_produit), clean.text(record.categorie_produit))
+        label = label or models
+        product = f"{label} {brand}" if label and brand else label or brand
+        text = f"Rappel conso {sheet} : {product}" if product else f"Rappel conso {sheet}"
+        if reason:
+            text = f"{text}\nMotif : {reason}"
+        if risks:
+            text = f"{text}\nRisques : {risks}"
+        category = subcategory or category
+        if category:
+            text = f"{text}\nCatégorie : {category}"
+        title = f"Rappel : {product}" if product else None
+        mentions.append(Mention(
+            id=f"rappelconso:{sheet}", published_at=published,
+            text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+            source=origin.source, kind=origin.kind, brand=origin.brand, lang=origin.lang or "fr",
+            author="RappelConso", url=clean.line(record.lien_vers_la_fiche_rappel) or None,
+            title=title if title is None or len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS)))
     return mentions
 
 
@@ -176,7 +266,7 @@ def _compact_day(value: Any) -> datetime | None:
     return utc_day(int(year), int(month), int(day))
 
 
-class Enforcement(msgspec.Struct):
+class Enforcement(msgspec.Struct, gc=False):
     """The fields of an openFDA enforcement report that a mention is made of."""
 
     recall_number: str | None = None
@@ -200,21 +290,50 @@ def parse_openfda(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recalls of an openFDA ``enforcement.json`` response (dates ``YYYYMMDD``,
     read as midnight UTC; ``report_date``, else ``recall_initiation_date``)."""
     origin = Origin.of(source, kind=SourceKind.REGULATOR)
+    records, typed = _ENFORCEMENTS.decode(data)
+    clean = Cleaner(data, typed=typed)
+    days: dict[str, datetime | None] = {}
     mentions = []
-    for record in _ENFORCEMENTS(data):
-        number = line_field(record.recall_number)
-        published = _compact_day(record.report_date) or _compact_day(record.recall_initiation_date)
-        if number is None or published is None:
+    for record in records:
+        published = None
+        for day in (record.report_date, record.recall_initiation_date):
+            if type(day) is str:
+                published = days.get(day, _UNSEEN)
+                if published is _UNSEEN:
+                    published = days[day] = _compact_day(day)
+            else:
+                published = _compact_day(day)
+            if published is not None:
+                break
+        number, firm, classification, description, reason, product_type = (
+            record.recall_number, record.recalling_firm, record.classification, record.product_description,
+            record.reason_for_recall, record.product_type)
+        plain = clean.plain(f"{number}", f"{firm}|{classification}|{description}|{reason}|{product_type}")
+        if plain:  # then the head put together from them is plain too: it is its own title
+            number, firm, classification = number.strip() if number else "", firm.strip() if firm else "", \
+                classification.strip() if classification else ""
+            description, reason, product_type = description.strip() if description else "", \
+                reason.strip() if reason else "", product_type.strip() if product_type else ""
+        else:
+            number, firm, classification = clean.line(number), clean.text(firm), clean.text(classification)
+            description, reason, product_type = (clean.text(description), clean.text(reason),
+                                                 clean.text(product_type))
+        if not number or published is None:
             continue
-        firm = text_field(record.recalling_firm)
-        head = assemble(f"FDA recall {number}", text_field(record.classification), firm, separator=" · ")
-        mentions.append(mention(
-            f"openfda:{number}", published,
-            assemble(head, text_field(record.product_description),
-                     _labelled("Reason", text_field(record.reason_for_recall))),
-            origin.source, origin.kind, origin.brand, origin.lang or "en", firm or "FDA",
-            f"https://api.fda.gov/{text_field(record.product_type).lower() or 'food'}/enforcement.json"
-            f"?search=recall_number:%22{number}%22", clean_field(head), None, None, None))
+        head = " · ".join(filter(None, (f"FDA recall {number}", classification, firm)))
+        head = head if len(head) <= MAX_TEXT_CHARS else cut(head, MAX_TEXT_CHARS)
+        text = f"{head}\n{description}" if description else head
+        if reason:
+            text = f"{text}\nReason: {reason}"
+        mentions.append(Mention(
+            id=f"openfda:{number}", published_at=published,
+            text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+            source=origin.source, kind=origin.kind, brand=origin.brand, lang=origin.lang or "en",
+            author=firm or "FDA",
+            url=f"https://api.fda.gov/{product_type.lower() or 'food'}/enforcement.json"
+                f"?search=recall_number:%22{number}%22",
+            title=(head if len(head) <= MAX_FIELD_CHARS else cut(head, MAX_FIELD_CHARS)) if plain
+            else clean_field(head)))
     return mentions
 
 

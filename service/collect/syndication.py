@@ -13,8 +13,9 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import replace
 from datetime import datetime, timedelta
+
+from msgspec.structs import replace
 
 from service.domain import Mention
 

@@ -50,10 +50,14 @@ class ItemDecoder(Generic[T]):
         self._decoder = msgspec.json.Decoder(shape)
 
     def __call__(self, data: bytes) -> list[T]:
+        return self.decode(data)[0]
+
+    def decode(self, data: bytes) -> tuple[list[T], bool]:
+        """The items, and whether they were decoded typed (then every field has its declared type)."""
         try:
-            return self.typed(data)
+            return self.typed(data), True
         except _FAILED:
-            return self.loose(data)
+            return self.loose(data), False
 
     def typed(self, data: bytes) -> list[T]:
         """The fast path; raises ``msgspec.DecodeError`` / ``msgspec.ValidationError``."""
@@ -65,6 +69,23 @@ class ItemDecoder(Generic[T]):
     def loose(self, data: bytes) -> list[T]:
         """The lenient path: the items as Structs, values of any type kept as they are."""
         return [loose(self.item, value) for value in self.lenient(load_json(data, what=self.what))]
+
+
+class PageDecoder(Generic[T]):
+    """Decodes a whole payload into a ``page`` Struct (for a parser that reads more than one item
+    list): typed first, else ``lenient``, which takes the :func:`~service.collect.base.load_json`
+    payload, raises :class:`~service.collect.base.ParseError` as the parser always did, and builds
+    the same Struct (with :func:`loose` for the items)."""
+
+    def __init__(self, page: type[T], *, lenient: Callable[[Any], T], what: str) -> None:
+        self.lenient, self.what = lenient, what
+        self._decoder = msgspec.json.Decoder(page)
+
+    def __call__(self, data: bytes) -> T:
+        try:
+            return self._decoder.decode(data)  # type: ignore[no-any-return]
+        except _FAILED:
+            return self.lenient(load_json(data, what=self.what))
 
 
 def loose(kind: type[T], value: Any) -> T:
