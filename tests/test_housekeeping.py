@@ -9,7 +9,7 @@ from pathlib import Path
 
 from service.app import Service
 from service.clock import SimulatedClock
-from service.config import load_config
+from service.config import load_config, parse_config
 from service.housekeeping import HOUSEKEEPING_EVERY, RETENTION, housekeep
 from service.store.base import Store
 from service.store.sqlite import SQLiteStore
@@ -60,3 +60,41 @@ def test_the_running_service_schedules_it_and_prunes_its_own_store(tmp_path: Pat
         assert service.housekeep() == 1
     finally:
         service.store.close()
+
+
+def test_a_crisis_notified_through_slack_is_forgotten_whole_after_retention(store: Store) -> None:  # noqa: F811
+    """A replayed crisis, notified through the real slack-sdk (local fake Slack): once resolved for longer
+    than the retention, housekeeping removes the incident, its outbox items and every reference and
+    log its notification left; until then, and while a notification is undelivered, all stays."""
+    from service.app import build_pipeline
+    from service.notify.outbox import incident_traces
+    from service.notify.slack import SlackNotifier
+    from service.replay import replay
+    from tests.fakeslack import TOKEN, FakeSlack
+    from tests.test_pipeline import CONFIG, traffic
+    from tests.test_pipeline import T0 as START
+
+    config = parse_config(CONFIG.replace("  comms: {}\n", '  comms: {slack_channel: "#comms"}\n'))
+    mentions = traffic("peugeot", named=True, spike_at=START + timedelta(days=3, hours=12))
+    slack = FakeSlack().start()
+    try:
+        clock = SimulatedClock(START)
+        notifier = SlackNotifier(token=TOKEN, webhook_url=None, base_url=slack.api_url, timeout=3)
+        pipeline = build_pipeline(config, store, clock, {"slack": notifier})
+        replay(mentions, pipeline, clock, step=timedelta(minutes=5), tail=timedelta(hours=6))
+        assert pipeline.dispatcher is not None
+        pipeline.dispatcher.deliver_due(clock.now())
+    finally:
+        slack.stop()
+    [resolved] = store.incidents()
+    assert resolved.resolved_at is not None
+    items = store.outbox_items(resolved.id)
+    refs, states = incident_traces(resolved.id, items)
+    assert items and all(i.delivered_at for i in items) and store.get_ref(f"thread:{resolved.id}:comms/slack")
+    housekeep(store, resolved.resolved_at + RETENTION - timedelta(hours=1))
+    assert store.incident(resolved.id) == resolved  # not yet past the horizon
+
+    housekeep(store, resolved.resolved_at + RETENTION + timedelta(hours=1))
+    assert store.incident(resolved.id) is None and store.outbox_items(resolved.id) == []
+    assert [store.get_ref(name) for name in refs] == [None] * len(refs)
+    assert [store.load_state(name) for name in states] == [None] * len(states)

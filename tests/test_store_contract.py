@@ -376,6 +376,39 @@ def test_redis_outbox_hasten_is_fenced(clean_redis_url: str) -> None:
 
 # -- lifecycle, concurrency --------------------------------------------------------------------
 
+def test_retention_forgets_a_resolved_incident_with_its_traces_once_all_is_delivered(store: Store) -> None:
+    old = incident("peugeot-1", "peugeot", T0, resolved=True)  # resolved at T0 + 3 h
+    later = incident("citroen-1", "citroen", T0 + timedelta(days=1), resolved=True)
+    still_open = incident("renault-1", "renault", T0)
+    for found in (old, later, still_open):
+        store.save_incident(found)
+    assert [i.id for i in store.resolved_before(T0 + timedelta(hours=4))] == ["peugeot-1"]
+    assert [i.id for i in store.resolved_before(T0 + timedelta(days=2))] == ["peugeot-1", "citroen-1"]
+    assert store.resolved_before(T0 + timedelta(days=2), limit=1) == [old]
+
+    store.outbox_enqueue([item("peugeot-1#1->desk/slack", "peugeot-1", "desk/slack", 1, T0),
+                          item("peugeot-1#2->desk/slack", "peugeot-1", "desk/slack", 2, T0 + FIVE),
+                          item("peugeot-10#1->desk/slack", "peugeot-10", "desk/slack", 1, T0)])
+    store.outbox_delivered("peugeot-1#1->desk/slack", T0 + FIVE)
+    refs, states = ["thread:peugeot-1:desk/slack", "sent:peugeot-1#1->desk/slack"], ["notify:peugeot-1:desk/slack"]
+    for name in refs:
+        store.set_ref(name, "C1:123.4")
+    store.save_state(states[0], {"last_at": T0.isoformat()})
+    assert [i.key for i in store.outbox_items("peugeot-1")] == ["peugeot-1#1->desk/slack", "peugeot-1#2->desk/slack"]
+
+    assert store.forget_incident(old, refs, states) is False  # an undelivered notification: all stays
+    assert store.incident("peugeot-1") == old and len(store.outbox_items("peugeot-1")) == 2
+    assert store.get_ref(refs[0]) == "C1:123.4"
+    store.outbox_delivered("peugeot-1#2->desk/slack", T0 + FIVE)
+    assert store.forget_incident(old, refs, states) is True
+    assert store.incident("peugeot-1") is None and store.outbox_items("peugeot-1") == []
+    assert [store.get_ref(name) for name in refs] == [None, None] and store.load_state(states[0]) is None
+    assert [i.key for i in store.outbox_items("peugeot-10")] == ["peugeot-10#1->desk/slack"]  # another incident
+    assert store.forget_incident(old, refs, states) is True  # again: nothing left, no harm
+    assert store.forget_incident(still_open, [], []) is False and store.incident("renault-1") == still_open
+    assert [i.id for i in store.incidents()] == ["citroen-1", "renault-1"]
+
+
 def test_ping(store: Store) -> None:
     store.ping()
 

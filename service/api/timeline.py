@@ -18,6 +18,10 @@ TIMELINE_LIMIT = 100
 """Events kept per incident timeline (the oldest are dropped)."""
 
 
+def timeline_ref(incident_id: str) -> str:
+    return f"timeline:{incident_id}"
+
+
 class Timeline:
     """Per-incident event history kept in the store (ref ``timeline:<incident id>``, JSON list)."""
 
@@ -29,10 +33,10 @@ class Timeline:
         with self._lock:
             events = self.read(incident_id)
             events.append(dict(event))
-            self.store.set_ref(f"timeline:{incident_id}", json.dumps(events[-TIMELINE_LIMIT:], ensure_ascii=False))
+            self.store.set_ref(timeline_ref(incident_id), json.dumps(events[-TIMELINE_LIMIT:], ensure_ascii=False))
 
     def read(self, incident_id: str) -> list[dict[str, Any]]:
-        raw = self.store.get_ref(f"timeline:{incident_id}")
+        raw = self.store.get_ref(timeline_ref(incident_id))
         try:
             events = json.loads(raw) if raw else []
         except ValueError:

@@ -39,7 +39,7 @@ from service.notify.route import routes_for
 from service.notify.silence import describe, inhibited_by, silenced_by
 from service.store.base import OutboxItem, Store, StoreError
 
-__all__ = ["PERMANENT_RETRY", "Dispatcher", "OutboxHealth", "backoff", "labels_of"]
+__all__ = ["PERMANENT_RETRY", "Dispatcher", "OutboxHealth", "backoff", "incident_traces", "labels_of"]
 
 log = logging.getLogger("crisiswatch.notify")
 
@@ -332,6 +332,17 @@ class Dispatcher:
         return OutboxHealth(depth=len(pending), oldest_age_seconds=max(ages, default=timedelta(0)).total_seconds(),
                             overdue=sum(age >= self.overdue_after for age in ages),
                             overdue_alarms=self.overdue_alarms)
+
+
+def incident_traces(incident_id: str, items: Sequence[OutboxItem]) -> tuple[list[str], list[str]]:
+    """The refs and states that notifying an incident left in the store, given its outbox items (for
+    retention): its snooze, each line's thread reference and notification log, each item's intent
+    and sent marks."""
+    receivers = sorted({item.receiver for item in items})
+    refs = [gather.snooze_ref(incident_id),
+            *(Dispatcher._thread_ref_name(item) for item in {item.receiver: item for item in items}.values()),
+            *(f"{mark}:{item.key}" for item in items for mark in ("intent", "sent"))]
+    return refs, [gather.line_state_name(incident_id, receiver) for receiver in receivers]
 
 
 def _any_repeat(route: RouteConfig) -> bool:

@@ -147,7 +147,21 @@ class Store(Protocol):
     def incident(self, incident_id: str) -> Incident | None:
         ...
 
+    def resolved_before(self, before: datetime, limit: int = 100) -> list[Incident]:
+        """Closed incidents resolved before ``before`` (retention), at most ``limit``, oldest opened first."""
+        ...
+
+    def forget_incident(self, incident: Incident, refs: Sequence[str], states: Sequence[str]) -> bool:
+        """Remove a closed ``incident``, its outbox items and the named refs and states (the notification
+        traces the caller derived from :meth:`outbox_items`), unless one of its items is undelivered or
+        it is open again: then ``False`` and the incident and its items stay. Safe to repeat."""
+        ...
+
     # -- outbox --------------------------------------------------------------------------------
+    def outbox_items(self, incident_id: str) -> list[OutboxItem]:
+        """Every outbox item of ``incident_id``, delivered or not (retention, tools)."""
+        ...
+
     def outbox_enqueue(self, items: Iterable[OutboxItem]) -> int:
         """Add items whose key is new; return how many were added."""
         ...

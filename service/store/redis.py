@@ -126,6 +126,9 @@ class RedisStore:
         self._delivered = self._r.register_script(_FENCE + _OUTBOX_DELIVERED)
         self._failed = self._r.register_script(_FENCE + _OUTBOX_FAILED)
         self._hasten = self._r.register_script(_FENCE + _OUTBOX_HASTEN)
+        self._forget_items = self._r.register_script(_FENCE + _FORGET_ITEMS)
+        self._forget_incident = self._r.register_script(_FENCE + _FORGET_INCIDENT)
+        self._del_state = self._r.register_script(_FENCE + "return redis.call('DEL', KEYS[1])")
         self._set_state = self._r.register_script(_FENCE + _SET_STATE)
         self._claim = self._r.register_script(_FENCE + "return 1")
         self.fence_token: int | None = None
@@ -466,7 +469,48 @@ class RedisStore:
         data = self._r.hget(self.keys.incident_data(), incident_id)
         return None if data is None else record_from_json(Incident, data)
 
+    @_translated
+    def resolved_before(self, before: datetime, limit: int = 100) -> list[Incident]:
+        # opened before ``before`` is necessary to be resolved before it
+        ids = self._r.zrangebyscore(self.keys.incidents_opened(), "-inf", f"({to_us(before)}")
+        found = [record_from_json(Incident, data) for data in self._r.hmget(self.keys.incident_data(), ids)
+                 if data is not None] if ids else []
+        found.sort(key=lambda i: (i.opened_at, i.id))
+        return [i for i in found if not i.is_open and i.resolved_at is not None and i.resolved_at < before
+                ][:max(limit, 0)]
+
+    @_translated
+    def forget_incident(self, incident: Incident, refs: Sequence[str], states: Sequence[str]) -> bool:
+        """In the order that a crash can interrupt safely: the outbox items (refused while one is
+        undelivered), then the refs and states, the incident last; run again, it finishes the job."""
+        k, token = self.keys, self._token()
+        if self._r.hget(k.incidents_open(), incident.brand) == incident.id:
+            return False
+        items = [k.outbox_item(item.key) for item in self._outbox_items(incident.id)]
+        if items and not self._forget_items(keys=[k.fenced("outbox"), *items], args=[token]):
+            return False
+        pipe = self._r.pipeline(transaction=False)
+        for name in refs:
+            pipe.delete(k.ref(name))
+        for name in states:
+            brand = brand_of_state(name)
+            self._del_state(keys=[k.fenced(brand or "state"), k.state(name, brand)], args=[token], client=pipe)
+        pipe.execute()
+        return bool(self._forget_incident(keys=[k.fenced("incidents"), k.incident_data(), k.incidents_opened(),
+                                                k.incidents_open()], args=[token, incident.id, incident.brand]))
+
     # -- outbox ----------------------------------------------------------------------------------
+    @_translated
+    def outbox_items(self, incident_id: str) -> list[OutboxItem]:
+        return self._outbox_items(incident_id)
+
+    def _outbox_items(self, incident_id: str) -> list[OutboxItem]:
+        """Every item whose key starts with ``<incident id>#`` (the outbox's key scheme), found with
+        ``SCAN``: retention runs rarely, and no index has to be kept for it."""
+        head = self.keys.outbox_item("")
+        pattern = self.keys.outbox_item(_glob_escape(incident_id) + "#*")
+        return self._load_items([key[len(head):] for key in self._r.scan_iter(match=pattern, count=1000)])
+
     def _outbox_keys(self, incident_id: str, receiver: str, key: str) -> list[str]:
         k = self.keys
         return [k.fenced("outbox"), k.outbox_item(key), k.outbox_line(incident_id, receiver), k.outbox_heads(),
@@ -868,4 +912,21 @@ for i = 2, #ARGV do
   end
 end
 return moved
+"""
+
+# Retention. KEYS: items (all of one incident); nothing is deleted while one of them is undelivered.
+_FORGET_ITEMS = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 and redis.call('HEXISTS', KEYS[i], 't') == 0 then return 0 end
+end
+redis.call('DEL', unpack(KEYS))
+return 1
+"""
+
+# KEYS: incident data, opened, open (brand -> open incident id); ARGV: id, brand. An open incident stays.
+_FORGET_INCIDENT = """
+if redis.call('HGET', KEYS[3], ARGV[2]) == ARGV[1] then return 0 end
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return 1
 """

@@ -367,7 +367,36 @@ class SQLiteStore:
             row = self._db.execute("SELECT data FROM incidents WHERE id = ?", (incident_id,)).fetchone()
         return None if row is None else record_from_json(Incident, row[0])
 
+    @_translated
+    def resolved_before(self, before: datetime, limit: int = 100) -> list[Incident]:
+        with self._lock:  # opened before ``before`` is necessary to be resolved before it
+            rows = self._db.execute("SELECT data FROM incidents WHERE open = 0 AND opened < ? ORDER BY opened, id",
+                                    (to_us(before),)).fetchall()
+        found = (record_from_json(Incident, data) for (data,) in rows)
+        return [i for i in found if i.resolved_at is not None and i.resolved_at < before][:max(limit, 0)]
+
+    @_translated
+    def forget_incident(self, incident: Incident, refs: Sequence[str], states: Sequence[str]) -> bool:
+        with self._tx() as db:
+            row = db.execute("SELECT open FROM incidents WHERE id = ?", (incident.id,)).fetchone()
+            waiting = db.execute("SELECT 1 FROM outbox WHERE incident_id = ? AND delivered IS NULL LIMIT 1",
+                                 (incident.id,)).fetchone()
+            if (row is not None and row[0]) or waiting is not None:
+                return False
+            db.execute("DELETE FROM outbox WHERE incident_id = ?", (incident.id,))
+            db.executemany("DELETE FROM refs WHERE name = ?", [(name,) for name in refs])
+            db.executemany("DELETE FROM state WHERE name = ?", [(name,) for name in states])
+            db.execute("DELETE FROM incidents WHERE id = ?", (incident.id,))
+        return True
+
     # -- outbox ----------------------------------------------------------------------------------
+    @_translated
+    def outbox_items(self, incident_id: str) -> list[OutboxItem]:
+        with self._lock:
+            rows = self._db.execute("SELECT data FROM outbox WHERE incident_id = ? ORDER BY created, seq, key",
+                                    (incident_id,)).fetchall()
+        return [record_from_json(OutboxItem, data) for (data,) in rows]
+
     @_translated
     def outbox_enqueue(self, items: Iterable[OutboxItem]) -> int:
         added = 0
