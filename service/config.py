@@ -271,6 +271,16 @@ def _secret(value: Any) -> Secret | None:
     return Secret(text) if text else None
 
 
+def _store_url(value: Any) -> str:
+    """A store URL whose scheme crisiswatch opens (checked here, so that ``check`` reports it)."""
+    url = _string(value)
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    if url != ":memory:" and scheme not in ("sqlite", "redis", "rediss"):
+        raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db, sqlite:///:memory:, "
+                         "redis://host:6379/0 or rediss://...")
+    return url
+
+
 def _duration(value: Any) -> timedelta:
     result = parse_duration(value)
     if result <= timedelta(0):
@@ -502,8 +512,13 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
         raise ConfigErrors([exc]) from None
     root = _Reader(document, "", file, errors, 1)
     root.get("version", _version, 1)
-    configured_store = root.get("store", _string, DEFAULT_STORE)
+    configured_store = root.get("store", _store_url, DEFAULT_STORE)
     store = os.environ.get("CRISISWATCH_STORE") or configured_store
+    if store != configured_store:
+        try:
+            _store_url(store)
+        except ValueError as exc:
+            errors.append(ConfigError(str(exc), file="environment", key="CRISISWATCH_STORE"))
     http = root.child("http")
     listen = http.get("listen", _string, "127.0.0.1:8080")
     dashboard_url = http.get("dashboard_url", _optional_string)
@@ -620,7 +635,10 @@ def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, So
                 source.error(str(exc), name=key)
         if type_:
             for key, message in check_options(type_, options):
-                source.error(message, name=key if key in source.data else None)
+                if key in source.data:
+                    source.error(message, name=key)
+                else:  # a missing option, or one that concerns several: the source's own line
+                    source.error(message, line=source.data.line)
         sources[name] = SourceConfig(name=name, type=type_, kind=kind, interval=interval, timeout=timeout,
                                      brands=source_brands, lang=lang, enabled=enabled, silent_after=silent_after,
                                      options=options)

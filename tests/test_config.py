@@ -301,3 +301,24 @@ def test_ops_thresholds_and_a_source_s_own_silence() -> None:
         "alerts.yaml:12: ops.fail_after: must be at least 1, got 0",
         "alerts.yaml:13: ops.silent_after: duration must be positive, got '0s' (or off)",
     ]
+
+
+def test_a_store_url_crisiswatch_cannot_open_is_a_config_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRISISWATCH_STORE", raising=False)
+    assert errors_of(MINIMAL + "store: mysql://db/crisis\n") == [
+        "alerts.yaml:10: store: unsupported store URL 'mysql://db/crisis': use sqlite:///path.db, "
+        "sqlite:///:memory:, redis://host:6379/0 or rediss://..."]
+    monkeypatch.setenv("CRISISWATCH_STORE", "postgres://x")
+    assert errors_of(MINIMAL) == [
+        "environment: CRISISWATCH_STORE: unsupported store URL 'postgres://x': use sqlite:///path.db, "
+        "sqlite:///:memory:, redis://host:6379/0 or rediss://..."]
+    monkeypatch.setenv("CRISISWATCH_STORE", "rediss://:pw@redis.internal:6380/0")
+    assert parse_config(MINIMAL).store == "rediss://:pw@redis.internal:6380/0"
+
+
+def test_a_missing_source_option_is_reported_at_the_source() -> None:
+    text = MINIMAL + "sources:\n  feed:\n    type: rss\n  social:\n    type: mastodon\n    instance: https://x.social\n"
+    assert errors_of(text) == [
+        'alerts.yaml:12: sources.feed: missing option "url" required by source type "rss"',
+        'alerts.yaml:14: sources.social: source type "mastodon" needs one of the options hashtags, query',
+    ]
