@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import math
+import re
 import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,8 @@ def parse_time(value: Any, field_name: str = "published_at") -> datetime:
     return parsed.astimezone(UTC)
 
 
+_LANG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
+"""An ISO 639 language code, optionally with a region or script (``fr``, ``en-US``, ``pt_BR``)."""
 MAX_BRAND = 100
 """A brand is a name (alerts.yaml's brands, Redis key tags, Slack headlines): one short line."""
 
@@ -109,6 +112,8 @@ def mention_from_record(record: Any) -> Mention:
         allowed = ", ".join(k.value for k in SourceKind)
         raise RecordError(f"kind: {kind_value!r} is not one of {allowed}") from None
     lang = strings["lang"].lower() if strings["lang"] else None
+    if lang is not None and not _LANG.fullmatch(lang):
+        raise RecordError(f"lang: expected a language code such as fr or en-US, got {record.get('lang')!r}")
     brand = record.get("brand")
     if isinstance(brand, str) and (len(brand) > MAX_BRAND or not brand.isprintable()):
         raise RecordError(f"brand: expected a name of at most {MAX_BRAND} printable characters on one line")

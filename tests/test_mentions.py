@@ -37,6 +37,7 @@ def test_good_record_is_normalised() -> None:
     ({"brand": "acme\n12:00 INFO forged"}, "brand: expected a name of at most 100 printable characters on one line"),
     ({"brand": "acme\x1b[2J"}, "brand: expected a name of at most 100 printable characters on one line"),
     ({"brand": "b" * 101}, "brand: expected a name of at most 100 printable characters on one line"),
+    ({"lang": "english"}, "lang: expected a language code such as fr or en-US, got 'english'"),
 ])
 def test_contract_violations(change: dict, message: str) -> None:
     with pytest.raises(RecordError) as caught:
