@@ -41,7 +41,7 @@ from service.notify.console import ConsoleNotifier
 from service.notify.outbox import Dispatcher
 from service.pipeline import Pipeline
 from service.store import open_store
-from service.store.base import Store
+from service.store.base import Store, StoreError
 
 log = logging.getLogger("crisiswatch")
 
@@ -226,6 +226,13 @@ class Service(Runtime):
         except ValueError as exc:
             log.error("%s (set http.listen in alerts.yaml or CRISISWATCH_LISTEN)", exc)
             return 2
+        try:
+            self.store.ping()
+        except StoreError as exc:
+            if not exc.retryable:  # a refused password or ACL user: waiting cannot help
+                log.error("%s: fix the store URL (store in alerts.yaml or CRISISWATCH_STORE)", exc)
+                return 2
+            log.warning("%s: starting anyway, collection and detection wait for it", exc)
         try:
             asyncio.run(self.serve())
         except SystemExit:  # uvicorn exits when it cannot listen
