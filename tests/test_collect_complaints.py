@@ -139,7 +139,7 @@ sources:
     with pytest.raises(ConfigErrors) as caught:
         parse_config(text, "alerts.yaml")
     lines = str(caught.value).splitlines()
-    assert 'alerts.yaml: sources.complaints: missing option "models" required by source type "nhtsa_complaints"' \
+    assert 'alerts.yaml:6: sources.complaints: missing option "models" required by source type "nhtsa_complaints"' \
         in lines
     assert ('alerts.yaml:9: sources.complaints.model_years: option "model_years" must be model years between 1950 '
             "and 2100, not 20190") in lines
