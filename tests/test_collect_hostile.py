@@ -149,3 +149,29 @@ def test_script_and_slack_sequences_in_real_payloads_stay_text(parser) -> None:
     for mention in mentions:
         assert "x()" not in mention.text and "\x00" not in mention.text
         assert "<!channel>" in mention.text
+
+
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+def test_deeply_nested_objects_are_a_parse_error(parser) -> None:
+    with pytest.raises(ParseError):
+        parser(b'{"a":' * 5000, source=SOURCE)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32", "utf-16-be"])
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+def test_control_characters_are_cleaned_whatever_the_json_encoding(parser, encoding: str) -> None:
+    """JSON in UTF-16 or UTF-32 (which ``json.loads`` reads) is cleaned like UTF-8: no escape, bell or
+    line break sneaks into a field through the fast printable test."""
+    from pathlib import Path
+
+    original = json.loads((Path(__file__).parent / "fixtures" / "feeds" / FIXTURES[parser]).read_text("utf-8"))
+    hostile = _replace_leaves(original, lambda leaf: f"{leaf}\x1b[31m\x07\r\nX" if isinstance(leaf, str) else leaf)
+    try:
+        mentions = parser(json.dumps(hostile, ensure_ascii=False).encode(encoding), source=SOURCE)
+    except ParseError:
+        return
+    for mention in mentions:
+        for name in ("text", "title", "author", "source", "url"):
+            value = getattr(mention, name) or ""
+            allowed = "\n" if name == "text" else ""
+            assert not any(ord(ch) < 32 and ch not in allowed for ch in value), (name, value)

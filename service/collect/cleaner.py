@@ -47,10 +47,16 @@ def ascii_printable(data: bytes) -> bool:
     (a scan of every character) for every ASCII string decoded from it. A false answer only means
     that the strings are checked one by one.
 
+    Only for UTF-8: a UTF-16 or UTF-32 document (which ``json.loads`` also reads) holds NUL bytes,
+    and hides its escapes and controls from these byte tests, so a NUL byte anywhere is a false answer.
+
     >>> ascii_printable(rb'{"a": "x y", "b": "caf\u00e9"}'), ascii_printable(rb'{"a": "x\ny"}')
     (True, False)
+    >>> ascii_printable('{"a": "x\\u001b[31m"}'.encode("utf-16"))
+    False
     """
-    return b"\x7f" not in data and (b"\\" not in data or _CONTROL_ESCAPE.search(data) is None)
+    return (b"\x7f" not in data and b"\x00" not in data
+            and (b"\\" not in data or _CONTROL_ESCAPE.search(data) is None))
 
 
 class Cleaner:

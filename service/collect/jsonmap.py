@@ -29,7 +29,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import httpx
-import msgspec
 
 from service.collect.base import (
     MAX_TEXT_CHARS,
@@ -49,6 +48,7 @@ from service.collect.cursor import select_new
 from service.collect.http import Fetcher
 from service.collect.jsonpaths import TypedReader, typed_reader
 from service.collect.make import Origin
+from service.collect.typed import TYPED_FAILED
 from service.domain import Mention
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,6 @@ def _compiled(options: Mapping[str, Any]) -> _Mapping:
     return cached[1]
 
 
-_FAILED = (msgspec.DecodeError, msgspec.ValidationError)
 
 
 def parse_mapped(data: bytes, *, source: SourceConfig) -> list[Mention]:
@@ -173,7 +172,7 @@ def parse_mapped(data: bytes, *, source: SourceConfig) -> list[Mention]:
         try:
             items = mapping.typed.items_of(data)
             read = mapping.typed.read
-        except _FAILED:
+        except TYPED_FAILED:
             pass
     if read is None:
         payload = load_json(data, what=f"{source.name} response")

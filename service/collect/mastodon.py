@@ -34,7 +34,7 @@ from service.collect.cleaner import Cleaner
 from service.collect.http import Response, display_url
 from service.collect.jsonapi import ApiRequest
 from service.collect.make import Origin
-from service.collect.typed import loose
+from service.collect.typed import TYPED_FAILED, loose
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -80,7 +80,7 @@ def _statuses(data: bytes) -> list[Status]:
     """The statuses of a timeline or search payload: typed, else from plain JSON values."""
     try:
         decoded = _TYPED.decode(data)
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except TYPED_FAILED:
         pass
     else:
         statuses = decoded.statuses if isinstance(decoded, _Search) else decoded

@@ -29,7 +29,9 @@ from service.collect.base import load_json
 
 T = TypeVar("T", bound=msgspec.Struct)
 
-_FAILED = (msgspec.DecodeError, msgspec.ValidationError)
+TYPED_FAILED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+"""What a typed decode raises for a payload it cannot take (the lenient path then says why, as a
+:class:`~service.collect.base.ParseError`): not JSON, another shape, or nested too deep."""
 
 
 class ItemDecoder(Generic[T]):
@@ -56,7 +58,7 @@ class ItemDecoder(Generic[T]):
         """The items, and whether they were decoded typed (then every field has its declared type)."""
         try:
             return self.typed(data), True
-        except _FAILED:
+        except TYPED_FAILED:
             return self.loose(data), False
 
     def typed(self, data: bytes) -> list[T]:
@@ -84,7 +86,7 @@ class PageDecoder(Generic[T]):
     def __call__(self, data: bytes) -> T:
         try:
             return self._decoder.decode(data)  # type: ignore[no-any-return]
-        except _FAILED:
+        except TYPED_FAILED:
             return self.lenient(load_json(data, what=self.what))
 
 
