@@ -395,6 +395,7 @@ def test_retention_forgets_a_resolved_incident_with_its_traces_once_all_is_deliv
         store.set_ref(name, "C1:123.4")
     store.save_state(states[0], {"last_at": T0.isoformat()})
     assert [i.key for i in store.outbox_items("peugeot-1")] == ["peugeot-1#1->desk/slack", "peugeot-1#2->desk/slack"]
+    assert [i.id for i in store.resolved_before(T0 + timedelta(days=2))] == ["citroen-1"]  # one is undelivered
 
     assert store.forget_incident(old, refs, states) is False  # an undelivered notification: all stays
     assert store.incident("peugeot-1") == old and len(store.outbox_items("peugeot-1")) == 2
@@ -407,6 +408,58 @@ def test_retention_forgets_a_resolved_incident_with_its_traces_once_all_is_deliv
     assert store.forget_incident(old, refs, states) is True  # again: nothing left, no harm
     assert store.forget_incident(still_open, [], []) is False and store.incident("renault-1") == still_open
     assert [i.id for i in store.incidents()] == ["citroen-1", "renault-1"]
+
+
+def _forgettable(store: Store) -> tuple[Incident, list[str], list[str]]:
+    """A resolved incident with one delivered notification and its traces."""
+    resolved = incident("peugeot-1", "peugeot", T0, resolved=True)
+    store.save_incident(resolved)
+    store.outbox_enqueue([item("peugeot-1#1->desk/slack", "peugeot-1", "desk/slack", 1, T0)])
+    store.outbox_delivered("peugeot-1#1->desk/slack", T0 + FIVE)
+    refs, states = ["thread:peugeot-1:desk/slack", "sent:peugeot-1#1->desk/slack"], ["notify:peugeot-1:desk/slack"]
+    for name in refs:
+        store.set_ref(name, "C1:1.2")
+    store.save_state(states[0], {"last_at": T0.isoformat()})
+    return resolved, refs, states
+
+
+def test_redis_retention_with_a_prefix_holding_glob_characters(clean_redis_url: str) -> None:
+    from service.store.redis import RedisStore
+
+    store = RedisStore(clean_redis_url, prefix="cw[x]:")
+    try:
+        resolved, refs, states = _forgettable(store)
+        store.outbox_enqueue([item("peugeot-1#2->desk/slack", "peugeot-1", "desk/slack", 2, T0 + FIVE)])
+        assert len(store.outbox_items("peugeot-1")) == 2
+        assert store.forget_incident(resolved, refs, states) is False  # undelivered: everything stays
+        assert store.incident("peugeot-1") == resolved and store.get_ref(refs[0]) == "C1:1.2"
+    finally:
+        store.close()
+
+
+def test_redis_retention_interrupted_after_the_traces_finishes_on_the_next_run(clean_redis_url: str) -> None:
+    from service.store.redis import RedisStore
+
+    store = RedisStore(clean_redis_url)
+    try:
+        resolved, refs, states = _forgettable(store)
+        forget_items = store._forget_items
+
+        def crash(*args: object, **kwargs: object) -> object:
+            forget_items(*args, **kwargs)  # the items went, then the process died
+            raise ConnectionError("the process died here")
+
+        store._forget_items = crash  # type: ignore[method-assign]
+        with pytest.raises(ConnectionError):
+            store.forget_incident(resolved, refs, states)
+        store._forget_items = forget_items  # type: ignore[method-assign]
+        assert store.outbox_items("peugeot-1") == [] and store.incident("peugeot-1") == resolved
+        refs_now, states_now = [], []  # what a rerun derives from the (now absent) items: nothing
+        assert store.forget_incident(resolved, refs_now, states_now) is True
+        assert store.incident("peugeot-1") is None and store.outbox_items("peugeot-1") == []
+        assert [store.get_ref(name) for name in refs] == [None, None] and store.load_state(states[0]) is None
+    finally:
+        store.close()
 
 
 def test_ping(store: Store) -> None:

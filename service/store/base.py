@@ -148,7 +148,8 @@ class Store(Protocol):
         ...
 
     def resolved_before(self, before: datetime, limit: int = 100) -> list[Incident]:
-        """Closed incidents resolved before ``before`` (retention), at most ``limit``, oldest opened first."""
+        """Closed incidents resolved before ``before`` without an undelivered outbox item (retention), at
+        most ``limit``, oldest opened first."""
         ...
 
     def forget_incident(self, incident: Incident, refs: Sequence[str], states: Sequence[str]) -> bool:

@@ -476,18 +476,20 @@ class RedisStore:
         found = [record_from_json(Incident, data) for data in self._r.hmget(self.keys.incident_data(), ids)
                  if data is not None] if ids else []
         found.sort(key=lambda i: (i.opened_at, i.id))
+        waiting = {item.incident_id for item in self.outbox_pending()}  # kept: they must not fill the limit
         return [i for i in found if not i.is_open and i.resolved_at is not None and i.resolved_at < before
-                ][:max(limit, 0)]
+                and i.id not in waiting][:max(limit, 0)]
 
     @_translated
     def forget_incident(self, incident: Incident, refs: Sequence[str], states: Sequence[str]) -> bool:
-        """In the order that a crash can interrupt safely: the outbox items (refused while one is
-        undelivered), then the refs and states, the incident last; run again, it finishes the job."""
+        """In the order that a crash can interrupt safely: the refs and states (named after the items,
+        which are still there if it stops here), then the items (refused, in one script, while one is
+        undelivered), the incident last; run again, it finishes the job."""
         k, token = self.keys, self._token()
         if self._r.hget(k.incidents_open(), incident.brand) == incident.id:
             return False
-        items = [k.outbox_item(item.key) for item in self._outbox_items(incident.id)]
-        if items and not self._forget_items(keys=[k.fenced("outbox"), *items], args=[token]):
+        found = self._outbox_items(incident.id)
+        if any(item.delivered_at is None for item in found):
             return False
         pipe = self._r.pipeline(transaction=False)
         for name in refs:
@@ -496,6 +498,9 @@ class RedisStore:
             brand = brand_of_state(name)
             self._del_state(keys=[k.fenced(brand or "state"), k.state(name, brand)], args=[token], client=pipe)
         pipe.execute()
+        items = [k.outbox_item(item.key) for item in found]
+        if items and not self._forget_items(keys=[k.fenced("outbox"), *items], args=[token]):
+            return False
         return bool(self._forget_incident(keys=[k.fenced("incidents"), k.incident_data(), k.incidents_opened(),
                                                 k.incidents_open()], args=[token, incident.id, incident.brand]))
 
@@ -508,7 +513,7 @@ class RedisStore:
         """Every item whose key starts with ``<incident id>#`` (the outbox's key scheme), found with
         ``SCAN``: retention runs rarely, and no index has to be kept for it."""
         head = self.keys.outbox_item("")
-        pattern = self.keys.outbox_item(_glob_escape(incident_id) + "#*")
+        pattern = _glob_escape(self.keys.outbox_item(incident_id)) + "#*"  # the prefix may hold [ ] too
         return self._load_items([key[len(head):] for key in self._r.scan_iter(match=pattern, count=1000)])
 
     def _outbox_keys(self, incident_id: str, receiver: str, key: str) -> list[str]:

@@ -370,8 +370,10 @@ class SQLiteStore:
     @_translated
     def resolved_before(self, before: datetime, limit: int = 100) -> list[Incident]:
         with self._lock:  # opened before ``before`` is necessary to be resolved before it
-            rows = self._db.execute("SELECT data FROM incidents WHERE open = 0 AND opened < ? ORDER BY opened, id",
-                                    (to_us(before),)).fetchall()
+            rows = self._db.execute(
+                "SELECT data FROM incidents WHERE open = 0 AND opened < ? AND NOT EXISTS (SELECT 1 FROM outbox "
+                "WHERE outbox.incident_id = incidents.id AND delivered IS NULL) ORDER BY opened, id",
+                (to_us(before),)).fetchall()
         found = (record_from_json(Incident, data) for (data,) in rows)
         return [i for i in found if i.resolved_at is not None and i.resolved_at < before][:max(limit, 0)]
 
