@@ -244,3 +244,10 @@ def test_the_token_comes_from_the_environment_over_the_file_whitespace_ignored(
     assert ingest.configured_token(config) == from_file
     monkeypatch.setenv("CRISISWATCH_INGEST_TOKEN", "env-token\n")
     assert ingest.configured_token(config) == "env-token"
+
+
+def test_data_after_the_gzip_stream_is_named_as_such() -> None:
+    body = gzip.compress(b'{"id": "a"}\n') + b"\n"
+    with pytest.raises(ingest.BodyError, match="data after the end of the gzip stream"):
+        ingest.gunzip(body, 1 << 20)
+    assert ingest.gunzip(gzip.compress(b"x") + gzip.compress(b"y") + b"\0\0", 1 << 20) == b"xy"

@@ -168,6 +168,8 @@ def gunzip(data: bytes, limit: int) -> bytes:
                 piece = piece.lstrip(b"\0")
                 if not piece:
                     break
+                if out and piece[0] != 0x1F:  # not the start of another member (a newline after the stream...)
+                    raise BodyError("invalid gzip body: data after the end of the gzip stream")
                 inflater, inside = zlib.decompressobj(16 + zlib.MAX_WBITS), True
             try:
                 out += inflater.decompress(piece, limit - len(out) + 1)
