@@ -11,6 +11,7 @@ cleaning on hostile strings.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from service.collect.base import (  # the cleaning itself, kept in one place
@@ -57,6 +58,26 @@ def ascii_printable(data: bytes) -> bool:
     """
     return (b"\x7f" not in data and b"\x00" not in data
             and (b"\\" not in data or _CONTROL_ESCAPE.search(data) is None))
+
+
+class Memo(dict[Any, Any]):
+    """``compute(key)`` once per distinct key of one payload (``memo[key]``): dates and names repeat
+    from item to item. A hit is a plain dictionary read; a miss computes and remembers.
+
+    >>> days = Memo(len)
+    >>> days["2010-01-21"], days["2010-01-21"], len(days)
+    (10, 10, 1)
+    """
+
+    __slots__ = ("_compute",)
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._compute = compute
+
+    def __missing__(self, key: Any) -> Any:
+        value = self[key] = self._compute(key)
+        return value
 
 
 class Cleaner:

@@ -22,15 +22,13 @@ import msgspec
 from service.collect.base import (
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
-    as_list,
-    as_mapping,
     cut,
     number_of,
     utc_day,
 )
-from service.collect.cleaner import Cleaner
+from service.collect.cleaner import Cleaner, Memo
 from service.collect.make import Origin
-from service.collect.regulators import NhtsaCollector
+from service.collect.regulators import NhtsaCollector, nhtsa_results
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
@@ -78,13 +76,8 @@ class Complaint(msgspec.Struct, gc=False):
     numberOfDeaths: int | None = None
 
 
-def _lenient(payload: Any) -> list[Any]:
-    payload = as_mapping(payload)
-    return as_list(payload.get("results", payload.get("Results")), what="NHTSA complaints response 'results'")
-
-
-_COMPLAINTS = ItemDecoder(Complaint, "results", lenient=_lenient, what="NHTSA complaints response")
-_UNSEEN: Any = object()
+_COMPLAINTS = ItemDecoder(Complaint, "results", lenient=nhtsa_results("NHTSA complaints response"),
+                          what="NHTSA complaints response")
 
 
 def parse_nhtsa_complaints(data: bytes, *, source: SourceConfig) -> list[Mention]:
@@ -92,18 +85,13 @@ def parse_nhtsa_complaints(data: bytes, *, source: SourceConfig) -> list[Mention
     origin = Origin.of(source)
     records, typed = _COMPLAINTS.decode(data)
     clean = Cleaner(data, memo=True, typed=typed)  # makes and models repeat across complaints
-    days: dict[str, datetime | None] = {}
+    days = Memo(us_day)
     vehicles: dict[tuple[str, str, str], str | None] = {}  # a response is about a handful of vehicles
     mentions: dict[str, Mention] = {}
     for record in records:
         number = clean.line(record.odiNumber)
         day = record.dateComplaintFiled
-        if type(day) is str:
-            published = days.get(day, _UNSEEN)
-            if published is _UNSEEN:
-                published = days[day] = us_day(day)
-        else:
-            published = us_day(day)
+        published = days[day] if type(day) is str else us_day(day)
         if not number or published is None or number in mentions:
             continue
         summary, components = record.summary, record.components
@@ -151,10 +139,9 @@ def _vehicle(product: Product, clean: Cleaner, named: dict[tuple[str, str, str],
     if type(make) is not str or type(model) is not str or type(year) is not str:  # (1 == True == 1.0: no key)
         return " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
     key = (make, model, year)
-    found = named.get(key, _UNSEEN)
-    if found is _UNSEEN:
-        found = named[key] = " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
-    return found  # type: ignore[no-any-return]
+    if key not in named:
+        named[key] = " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
+    return named[key]
 
 
 def _severity(record: Complaint) -> str:

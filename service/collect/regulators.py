@@ -15,7 +15,7 @@ recall sheets, optionally filtered by an ODSQL ``where`` expression; id ``rappel
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +33,7 @@ from service.collect.base import (
     parse_time,
     utc_day,
 )
-from service.collect.cleaner import Cleaner
+from service.collect.cleaner import Cleaner, Memo
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.collect.make import Origin
 from service.collect.typed import ItemDecoder
@@ -73,19 +73,22 @@ class Recall(msgspec.Struct, gc=False):
     Manufacturer: str | None = None
 
 
-def _recalls_lenient(payload: Any) -> list[Any]:
-    payload = as_mapping(payload)
-    return as_list(payload.get("results", payload.get("Results")), what="NHTSA response 'results'")
+def nhtsa_results(what: str) -> Callable[[Any], list[Any]]:
+    """The lenient reading of an NHTSA response's items: ``results`` (``Results`` in older answers)."""
+    def read(payload: Any) -> list[Any]:
+        payload = as_mapping(payload)
+        return as_list(payload.get("results", payload.get("Results")), what=f"{what} 'results'")
+    return read
 
 
-_RECALLS = ItemDecoder(Recall, "results", lenient=_recalls_lenient, what="NHTSA response")
+_RECALLS = ItemDecoder(Recall, "results", lenient=nhtsa_results("NHTSA response"), what="NHTSA response")
 
 
 def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall campaigns in a ``recallsByVehicle`` response (one per campaign)."""
     records, typed = _RECALLS.decode(data)
     clean = Cleaner(data, memo=True, typed=typed)  # manufacturer names repeat on every record
-    days: dict[str, datetime | None] = {}
+    days = Memo(_nhtsa_day)
     campaigns: dict[str, tuple[Recall, datetime, list[str]]] = {}
     for record in records:
         campaign, make, model, year = record.NHTSACampaignNumber, record.Make, record.Model, record.ModelYear
@@ -97,12 +100,7 @@ def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
             campaign, make, model, year = clean.line(campaign), clean.line(make), clean.line(model), clean.line(year)
         vehicle = f"{make} {model} {year}" if make and model and year else " ".join(filter(None, (make, model, year)))
         day = record.ReportReceivedDate
-        if type(day) is str:
-            published = days.get(day, _UNSEEN)
-            if published is _UNSEEN:
-                published = days[day] = _nhtsa_day(day)
-        else:
-            published = _nhtsa_day(day)
+        published = days[day] if type(day) is str else _nhtsa_day(day)
         if not campaign or published is None:
             continue
         entry = campaigns.get(campaign)
@@ -112,8 +110,6 @@ def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
             entry[2].append(vehicle)
     return _nhtsa_mentions(campaigns, Origin.of(source, kind=SourceKind.REGULATOR), clean)
 
-
-_UNSEEN: Any = object()
 
 
 def _nhtsa_mentions(campaigns: dict[str, tuple[Recall, datetime, list[str]]], origin: Origin,
@@ -203,17 +199,12 @@ def parse_rappelconso(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the recall sheets in an Explore API v2.1 ``records`` response."""
     origin = Origin.of(source, kind=SourceKind.REGULATOR)
     clean = Cleaner(data)
-    times: dict[str, datetime | None] = {}  # sheets published together share their time
+    times = Memo(parse_time)  # sheets published together share their time
     mentions = []
     for record in _SHEETS(data):
         sheet = clean.line(record.numero_fiche) or clean.line(record.rappel_guid) or clean.line(record.id)
         when = record.date_publication
-        if type(when) is str:
-            published = times.get(when, _UNSEEN)
-            if published is _UNSEEN:
-                published = times[when] = parse_time(when)
-        else:
-            published = parse_time(when)
+        published = times[when] if type(when) is str else parse_time(when)
         if not sheet or published is None:
             continue
         (label, models, brand, reason, risks, subcategory, category) = (
@@ -292,17 +283,12 @@ def parse_openfda(data: bytes, *, source: SourceConfig) -> list[Mention]:
     origin = Origin.of(source, kind=SourceKind.REGULATOR)
     records, typed = _ENFORCEMENTS.decode(data)
     clean = Cleaner(data, typed=typed)
-    days: dict[str, datetime | None] = {}
+    days = Memo(_compact_day)
     mentions = []
     for record in records:
         published = None
         for day in (record.report_date, record.recall_initiation_date):
-            if type(day) is str:
-                published = days.get(day, _UNSEEN)
-                if published is _UNSEEN:
-                    published = days[day] = _compact_day(day)
-            else:
-                published = _compact_day(day)
+            published = days[day] if type(day) is str else _compact_day(day)
             if published is not None:
                 break
         number, firm, classification, description, reason, product_type = (
