@@ -186,3 +186,27 @@ def test_dispatchers_sharing_a_delivery_lock_never_send_the_same_item_twice() ->
     worker.join(10)
     assert new.deliver_due(T0).delivered == 0 and store.outbox_pending() == []
     assert len(old_slack.sent) == 1 and new_slack.sent == []
+
+
+def test_an_escalation_does_not_hasten_an_item_waiting_out_retry_after() -> None:
+    requests: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(429, headers={"Retry-After": "600"}) if len(requests) == 1 else httpx.Response(200)
+
+    config = parse_config(HOOKS)
+    webhook = WebhookNotifier({"ops": config.teams["ops"].webhook},  # type: ignore[dict-item]
+                              client=httpx.Client(transport=httpx.MockTransport(answer)))
+    store = SQLiteStore(":memory:")
+    dispatcher = Dispatcher(config, store, {"webhook": webhook})
+    dispatcher.dispatch([dispatch_alert("toyota", 1, AlertState.FIRING, 0)], DT0)
+    assert dispatcher.deliver_due(DT0).failed == 1  # told to come back in 10 minutes
+    escalation = dispatch_alert("toyota", 2, AlertState.ESCALATED, 2, Severity.CRITICAL)
+    assert dispatcher.dispatch([escalation], DT0 + 2 * MIN) == 1
+    for minute in range(2, 10):
+        dispatcher.deliver_due(DT0 + minute * MIN)
+    assert len(requests) == 1  # the receiver's Retry-After is honoured, escalation or not
+    report = dispatcher.deliver_due(DT0 + 10 * MIN)
+    assert report.delivered == 2 and len(requests) == 3  # then both, in order
+    assert [r.read().count(b"critical") > 0 for r in requests[1:]] == [False, True]

@@ -342,17 +342,20 @@ def test_outbox_hasten_brings_the_items_ahead_in_line_forward(store: Store) -> N
     store.outbox_failed("h2", later + FIVE, "HTTP 503")
     store.outbox_enqueue([item("h3", "inc-h", "team", 3, T0 + FIVE * 2)])
     assert store.outbox_due(T0 + FIVE * 2) == []
-    assert store.outbox_hasten("inc-h", "team", 3, T0 + FIVE * 2) == 2
+    assert store.outbox_hasten("inc-h", "team", 3, T0 + FIVE * 2) == 1
     assert store.outbox_hasten("inc-h", "team", 3, T0 + FIVE * 2) == 0  # nothing left to move
     pending = {i.key: i for i in store.outbox_pending()}
-    assert pending["h1"].next_attempt_at == pending["h2"].next_attempt_at == T0 + FIVE * 2
-    assert (pending["h2"].attempts, pending["h2"].last_error) == (1, "HTTP 503")
+    assert pending["h1"].next_attempt_at == T0 + FIVE * 2
+    # h2 failed: it keeps its retry time (a backoff or the receiver's Retry-After), attempts and error
+    assert (pending["h2"].next_attempt_at, pending["h2"].attempts, pending["h2"].last_error) == \
+        (later + FIVE, 1, "HTTP 503")
     assert pending["h9"].next_attempt_at == pending["o1"].next_attempt_at == later
     assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h1"]
     store.outbox_delivered("h1", T0 + FIVE * 2)
-    assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h2"]
-    store.outbox_delivered("h2", T0 + FIVE * 2)
-    assert [i.key for i in store.outbox_due(T0 + FIVE * 2)] == ["h3"]
+    assert store.outbox_due(T0 + FIVE * 2) == []  # the line waits for h2's retry
+    assert [i.key for i in store.outbox_due(later + FIVE)] == ["o1", "h2"]  # o1: the other line
+    store.outbox_delivered("h2", later + FIVE)
+    assert [i.key for i in store.outbox_due(later + FIVE)] == ["o1", "h3"]
     assert store.outbox_hasten("inc-none", "team", 1, T0) == 0
 
 

@@ -178,7 +178,8 @@ class Store(Protocol):
 
         The dispatcher calls it for a new item due earlier than the items ahead of it in its line (an
         escalation behind an update waiting its group interval or quiet hours): the line keeps its
-        order and the new item is not held back. Attempts and errors are kept."""
+        order and the new item is not held back. An item that already failed keeps its retry time (its
+        backoff, or the receiver's ``Retry-After``, which must be honoured): it is never moved."""
         ...
 
     def outbox_delivered(self, key: str, at: datetime) -> None:

@@ -901,7 +901,7 @@ return 1
 """
 
 # KEYS: line, heads, schedule, then the item of each member in ARGV[2:] (read from the line just before;
-# a member no longer in the line, delivered or already due by ARGV[1] is left alone).
+# a member no longer in the line, delivered, already due by ARGV[1] or that failed before is left alone).
 _OUTBOX_HASTEN = """
 local at = tonumber(ARGV[1])
 local moved = 0
@@ -909,7 +909,7 @@ for i = 2, #ARGV do
   local member, item = ARGV[i], KEYS[i + 2]
   local scheduled = redis.call('ZSCORE', KEYS[3], member)
   if redis.call('ZSCORE', KEYS[1], member) and redis.call('HEXISTS', item, 't') == 0
-      and scheduled and tonumber(scheduled) > at then
+      and tonumber(redis.call('HGET', item, 'a') or '0') == 0 and scheduled and tonumber(scheduled) > at then
     redis.call('HSET', item, 'n', ARGV[1])
     redis.call('ZADD', KEYS[3], ARGV[1], member)
     if redis.call('ZSCORE', KEYS[2], member) then redis.call('ZADD', KEYS[2], ARGV[1], member) end

@@ -425,11 +425,12 @@ class SQLiteStore:
             rows = db.execute("SELECT key, data FROM outbox WHERE delivered IS NULL AND incident_id = ?"
                               " AND receiver = ? AND seq <= ? AND next_attempt > ?",
                               (incident_id, receiver, seq, to_us(at))).fetchall()
-            for key, data in rows:
-                item = replace(record_from_json(OutboxItem, data), next_attempt_at=at)
+            items = [record_from_json(OutboxItem, data) for _, data in rows]
+            waiting = [item for item in items if item.attempts == 0]  # a failed one keeps its retry time
+            for item in waiting:
                 db.execute("UPDATE outbox SET next_attempt = ?, data = ? WHERE key = ?",
-                           (to_us(at), record_to_json(item), key))
-        return len(rows)
+                           (to_us(at), record_to_json(replace(item, next_attempt_at=at)), item.key))
+        return len(waiting)
 
     @_translated
     def outbox_delivered(self, key: str, at: datetime) -> None:
