@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from service.clock import Clock, floor_time
 from service.config import Config
@@ -32,7 +33,6 @@ from service.domain import (
     Label,
     Mention,
     Signal,
-    frozen_map,
 )
 from service.enrich.enricher import Enricher
 from service.incidents import advance
@@ -89,9 +89,11 @@ class _Delta:
         self.langs: dict[str, int] = {}
 
     def bucket(self, brand: str, start: datetime) -> Bucket:
+        """The merged counts as a bucket (it takes over the dicts: read-only views, no copies)."""
         return Bucket(brand=brand, start=start, count=self.count, negative=self.negative, positive=self.positive,
-                      duplicates=self.duplicates, reach=self.reach, crisis=frozen_map(self.crisis),
-                      kinds=frozen_map(self.kinds), sources=frozen_map(self.sources), langs=frozen_map(self.langs))
+                      duplicates=self.duplicates, reach=self.reach, crisis=MappingProxyType(self.crisis),
+                      kinds=MappingProxyType(self.kinds), sources=MappingProxyType(self.sources),
+                      langs=MappingProxyType(self.langs))
 
 
 class Pipeline:
@@ -185,6 +187,7 @@ class Pipeline:
         """Counts to add per (brand, bucket), merged over the batch."""
         widths: dict[str, int] = {}
         merged: dict[tuple[str, int], _Delta] = {}
+        negative, positive = Label.NEGATIVE, Label.POSITIVE
         for item in enriched:
             brand, mention = item.brand, item.mention
             width = widths.get(brand)
@@ -201,17 +204,21 @@ class Pipeline:
                 continue
             delta.count += 1
             label = item.label
-            if label is Label.NEGATIVE:
+            if label is negative:
                 delta.negative += 1
-            elif label is Label.POSITIVE:
+            elif label is positive:
                 delta.positive += 1
-            for category in item.crisis:
-                delta.crisis[category] = delta.crisis.get(category, 0) + 1
+            if item.crisis:
+                crisis = delta.crisis
+                for category in item.crisis:
+                    crisis[category] = crisis.get(category, 0) + 1
+            kinds, sources, langs = delta.kinds, delta.sources, delta.langs
             kind = str(mention.kind or "unknown")
-            delta.kinds[kind] = delta.kinds.get(kind, 0) + 1
+            kinds[kind] = kinds.get(kind, 0) + 1
             source = mention.source or "unknown"
-            delta.sources[source] = delta.sources.get(source, 0) + 1
-            delta.langs[item.lang] = delta.langs.get(item.lang, 0) + 1
+            sources[source] = sources.get(source, 0) + 1
+            lang = item.lang
+            langs[lang] = langs.get(lang, 0) + 1
         return [d.bucket(brand, datetime.fromtimestamp(start, UTC)) for (brand, start), d in merged.items()]
 
     @classmethod

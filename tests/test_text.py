@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -64,6 +66,12 @@ def test_tokens_are_normalised_non_empty_words(text: str) -> None:
     words = tokens(text)
     assert all(word and normalize(word) == word for word in words)
     assert all(not any(c.isspace() or c in "#@_-'" for c in word) for word in words)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127)))
+def test_ascii_text_splits_like_the_word_pattern(text: str) -> None:
+    # ASCII text is split with str.translate and str.split, not the regular expression: same words.
+    assert tokens(text, split_camel=False) == re.findall(r"[^\W_]+", text.lower())
 
 
 def test_normalize_is_idempotent_across_letter_and_compatibility_blocks() -> None:

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+
+import msgspec
 
 from service.config import DetectionConfig
 from service.detect.resemblance import Archetype, clip01, resemble
@@ -39,9 +40,9 @@ ELEVATED_SURPRISE = 0.9
 brand stays above this (or keeps a clearly raised negative share)."""
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Step:
-    """The inputs of one step: the bucket that just closed and the window it ends."""
+class Step(msgspec.Struct, frozen=True, kw_only=True):
+    """The inputs of one step: the bucket that just closed and the window it ends (a frozen
+    :class:`msgspec.Struct`, like :class:`WindowStats`: one per evaluated bucket)."""
 
     bucket_start: datetime
     count: int
@@ -50,8 +51,7 @@ class Step:
     window: WindowStats
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class Assessment:
+class Assessment(msgspec.Struct, frozen=True, kw_only=True):
     """What one step concludes before anything is learned (pure function of the state and step)."""
 
     expected_bucket: float

@@ -215,6 +215,11 @@ class VolumeDetector:
         self._zone = None if params.timezone is None else zone(params.timezone)
         self._local_memo: tuple[int, int, tuple[int, ...]] | None = None
         self._no_shift = (0,) * params.history_days
+        # In UTC, where the daily profile of bucket idx reads: idx + each offset (day by day, each day
+        # +- neighbours, the order of the loop in _daily), idx + _farthest to idx + _nearest.
+        self._offsets = tuple(-d * self._per_day + k for d in range(1, params.history_days + 1)
+                              for k in range(-self._near, self._near + 1))
+        self._nearest, self._farthest = max(self._offsets), min(self._offsets)
         self.last: int | None = None  # index of the last learned bucket
         self.seen = 0  # buckets learned
         self.level = 0.0
@@ -275,6 +280,12 @@ class VolumeDetector:
             return None
         hist, span, near, oldest = self.history, self._span, self._near, last - self._span
         shifts = self._local(idx)[1]
+        if shifts is self._no_shift and oldest < idx + self._farthest and idx + self._nearest <= last:
+            # The usual case in UTC: every day inside the history; the values of the loop below, in its order.
+            values = [hist[(idx + o) % span] for o in self._offsets]
+            if None in values:
+                values = [v for v in values if v is not None]
+            return self._robust_mean(values)
         values: list[float] = []
         for d in range(1, self.params.history_days + 1):
             at = idx - d * self._per_day + shifts[d - 1]
@@ -286,17 +297,24 @@ class VolumeDetector:
             else:
                 values.extend(v for j in range(max(lo, oldest + 1), min(hi, last) + 1)
                               if (v := hist[j % span]) is not None)
+        return self._robust_mean(values)
+
+    def _robust_mean(self, values: list[float]) -> float | None:
+        """Mean of ``values`` clipped at their median +- ``clip_z`` robust deviations (``None``: too few)."""
         n = len(values)
         if n < self.params.min_history:
             return None
         values.sort()
         h = n // 2
         med = values[h] if n % 2 else (values[h - 1] + values[h]) / 2
-        dev = sorted(abs(v - med) for v in values)
+        dev = sorted([abs(v - med) for v in values])
         mad = dev[h] if n % 2 else (dev[h - 1] + dev[h]) / 2
         scale = max(1.4826 * mad, math.sqrt(med), 1.0) * self.params.clip_z
         lo, hi = med - scale, med + scale
-        return sum(lo if v < lo else hi if v > hi else v for v in values) / n
+        # values is sorted: those below lo and those above hi are runs at its ends. The clipped values
+        # are summed in the same order as ever (one by one, left to right), so the mean is unchanged.
+        below, above = bisect_left(values, lo), bisect_right(values, hi)
+        return sum([lo] * below + values[below:above] + [hi] * (n - above)) / n
 
     def _week_factor(self, w: int) -> float:
         """Hour-of-week correction: mean count over mean daily-profile expectation in this slot,

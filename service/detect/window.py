@@ -11,26 +11,29 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from types import MappingProxyType
 
+import msgspec
 from scipy.special import betainc
 
 from service.domain import Bucket, frozen_map
 
 
-@dataclass(frozen=True, kw_only=True, slots=True)
-class WindowStats:
-    """Sums of a brand's buckets over one evaluation window."""
+class WindowStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Sums of a brand's buckets over one evaluation window.
+
+    A frozen :class:`msgspec.Struct` (equality, hashing and ``repr`` by field, as a frozen
+    dataclass): one is built per evaluated bucket, about ten times faster than a dataclass."""
 
     count: int = 0
     negative: int = 0
     positive: int = 0
     duplicates: int = 0
     reach: float = 0.0
-    crisis: Mapping[str, int] = field(default_factory=frozen_map)
-    kinds: Mapping[str, int] = field(default_factory=frozen_map)
-    sources: Mapping[str, int] = field(default_factory=frozen_map)
-    langs: Mapping[str, int] = field(default_factory=frozen_map)
+    crisis: Mapping[str, int] = msgspec.field(default_factory=frozen_map)
+    kinds: Mapping[str, int] = msgspec.field(default_factory=frozen_map)
+    sources: Mapping[str, int] = msgspec.field(default_factory=frozen_map)
+    langs: Mapping[str, int] = msgspec.field(default_factory=frozen_map)
 
     @property
     def negative_share(self) -> float:
@@ -45,8 +48,9 @@ class WindowStats:
 
 
 def _add(total: dict[str, int], counts: Mapping[str, int]) -> None:
+    get = total.get
     for key, value in counts.items():
-        total[key] = total.get(key, 0) + value
+        total[key] = get(key, 0) + value
 
 
 def aggregate(buckets: Iterable[Bucket]) -> WindowStats:
@@ -62,13 +66,15 @@ def aggregate(buckets: Iterable[Bucket]) -> WindowStats:
         positive += bucket.positive
         duplicates += bucket.duplicates
         reach += bucket.reach
-        _add(crisis, bucket.crisis)
+        if bucket.crisis:  # most buckets carry no crisis vocabulary
+            _add(crisis, bucket.crisis)
         _add(kinds, bucket.kinds)
         _add(sources, bucket.sources)
         _add(langs, bucket.langs)
+    # The sums are this function's own dicts: read-only views of them, no copies.
     return WindowStats(count=count, negative=negative, positive=positive, duplicates=duplicates, reach=reach,
-                       crisis=frozen_map(crisis), kinds=frozen_map(kinds), sources=frozen_map(sources),
-                       langs=frozen_map(langs))
+                       crisis=MappingProxyType(crisis), kinds=MappingProxyType(kinds),
+                       sources=MappingProxyType(sources), langs=MappingProxyType(langs))
 
 
 def negbin_upper_tail(observed: int, mean: float, dispersion: float) -> float:

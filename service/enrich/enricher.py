@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from service.domain import Enriched, Mention, frozen_map
 from service.enrich.lexicon import Lexicon
@@ -52,7 +53,7 @@ class Enricher:
             texts.append(text)
             langs.append(mention.lang)  # None: detected for the whole batch by the scorer
             tags = tag(words)
-            crisis.append(frozen_map(tags) if tags else _NO_TAGS)
+            crisis.append(MappingProxyType(tags) if tags else _NO_TAGS)  # tag() returns a new dict each time
         scores = self.scorer.score_many(texts, langs) if texts else []
         enriched = [
             Enriched(mention=mention, brand=brand, lang=score.lang, negativity=score.negativity, label=score.label,

@@ -64,13 +64,20 @@ class QueryError(ValueError):
 class Prepared:
     """A mention's tokens, their set and their space-joined text, built once for many queries."""
 
-    __slots__ = ("joined", "tokens", "unique")
+    __slots__ = ("_joined", "tokens", "unique")
 
     def __init__(self, text_tokens: Sequence[str]) -> None:
         self.tokens: list[str] = list(text_tokens)
         self.unique: frozenset[str] = frozenset(self.tokens)
-        self.joined: str = f" {' '.join(self.tokens)} "
-        """Tokens between single spaces, with a space at each end (tokens never hold spaces)."""
+        self._joined: str | None = None
+
+    @property
+    def joined(self) -> str:
+        """Tokens between single spaces, with a space at each end (tokens never hold spaces); built
+        on first use: most mentions are settled by their set of tokens alone."""
+        if self._joined is None:
+            self._joined = f" {' '.join(self.tokens)} "
+        return self._joined
 
 
 def prepare(text_tokens: Sequence[str] | Prepared) -> Prepared:

@@ -33,6 +33,9 @@ _EXTRA_LETTERS = {"œ": "oe", "æ": "ae", "ø": "o", "ł": "l", "đ": "d", "ı":
 _EXTRA = re.compile("[" + "".join(_EXTRA_LETTERS) + "]")
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]+")
 _WORD = re.compile(r"[^\W_]+")
+# In ASCII text the runs of _WORD are the runs of ASCII letters and digits: every other character
+# becomes a space and ``str.split`` finds the same runs, faster than the regular expression.
+_ASCII_SEPARATORS = str.maketrans({c: " " for c in map(chr, range(128)) if not c.isalnum()})
 # A hashtag or handle with a lower-to-upper case change somewhere inside (original text).
 _CAMEL_TAG = re.compile(r"[#@]([^\W_]*[^\W\d_](?<![A-Z])[A-Z][^\W_]*)")
 _CAMEL_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+|[^\W\d_]+")
@@ -62,7 +65,14 @@ def tokens(text: str, *, split_camel: bool = True) -> list[str]:
     """
     if split_camel and ("#" in text or "@" in text) and _CAMEL_TAG.search(text):
         return _with_camel_parts(text)
-    return _WORD.findall(normalize(text))
+    return _words(normalize(text))
+
+
+def _words(folded: str) -> list[str]:
+    """The runs of letters and digits of normalised text."""
+    if folded.isascii():
+        return folded.translate(_ASCII_SEPARATORS).split()
+    return _WORD.findall(folded)
 
 
 def _with_camel_parts(text: str) -> list[str]:
@@ -70,13 +80,13 @@ def _with_camel_parts(text: str) -> list[str]:
     out: list[str] = []
     last = 0
     for match in _CAMEL_TAG.finditer(text):
-        out.extend(_WORD.findall(normalize(text[last:match.start()])))
+        out.extend(_words(normalize(text[last:match.start()])))
         tag = match.group(1)
-        whole = _WORD.findall(normalize(tag))
+        whole = _words(normalize(tag))
         out.extend(whole)
         parts = [normalize(part) for part in _CAMEL_PART.findall(tag)]
         if len(parts) > 1 and parts != whole:
             out.extend(parts)
         last = match.end()
-    out.extend(_WORD.findall(normalize(text[last:])))
+    out.extend(_words(normalize(text[last:])))
     return out

@@ -15,10 +15,11 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, ParamSpec, TypeVar
 
 from service.clock import ensure_utc
-from service.domain import Bucket, Exemplar, Incident, frozen_map
+from service.domain import Bucket, Exemplar, Incident
 from service.store import (
     DETECTOR_STATE_PREFIX,
     brand_of_state,
@@ -35,6 +36,7 @@ _HOUR_US = 3_600_000_000
 _DIMS = ("crisis", "kinds", "sources", "langs")  # the order of the "dim" column of bucket_keys
 _WAL_PAGES = 10_000  # about 40 MB of write-ahead log between two checkpoints
 _CHUNK = 400  # rows per multi-row INSERT (2 parameters each, well under SQLite's limit)
+_EMPTY: dict[str, int] = {}  # never written: the mappings of a bucket without any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
@@ -251,12 +253,14 @@ class SQLiteStore:
                 found = maps[bucket_start] = ({}, {}, {}, {})
             found[dim][key] = n
         result = []
-        none = ({}, {}, {}, {})
+        none = (_EMPTY,) * 4
         for bucket_start, count, negative, positive, duplicates, reach in rows:
+            # The dicts were built for this bucket alone: read-only views of them, no copies.
             crisis, kinds, sources, langs = maps.get(bucket_start, none)
             result.append(Bucket(brand=brand, start=from_us(bucket_start), count=count, negative=negative,
-                                 positive=positive, duplicates=duplicates, reach=reach, crisis=frozen_map(crisis),
-                                 kinds=frozen_map(kinds), sources=frozen_map(sources), langs=frozen_map(langs)))
+                                 positive=positive, duplicates=duplicates, reach=reach,
+                                 crisis=MappingProxyType(crisis), kinds=MappingProxyType(kinds),
+                                 sources=MappingProxyType(sources), langs=MappingProxyType(langs)))
         return result
 
     @_translated
