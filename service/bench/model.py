@@ -11,9 +11,11 @@ majority-class baseline (the most frequent label of the language's training rows
 
 Speed: texts per second of ``score_many`` in batches of 1,000 on the airline tweets, pinned to one
 core when the platform allows it: cold (first pass, caches empty) and warm (median of three more
-passes) with language detection, then warm with the language given (as when mentions carry ``lang``). Each is
-given per second of wall time and per second of this process's CPU time (the latter does not drop
-when other processes share the core). Also the time ``load_scorer`` takes once its imports are done.
+passes) with language detection, then warm with the language given (as when mentions carry ``lang``);
+then the same two passes (cold, warm) on the UMSAB French test texts with ``fr`` given, which exercise
+the French model's word vector block. Each is given per second of wall time and per second of this
+process's CPU time (the latter does not drop when other processes share the core). Also the time
+``load_scorer`` takes once its imports are done.
 """
 
 from __future__ import annotations
@@ -106,9 +108,10 @@ def quality(scorer: NegativityScorer, data: Path, say: Callable[[str], None]) ->
     return figures
 
 
-def throughput(scorer_path: Path | None, texts: Sequence[str], batch: int = 1000,
-               repeats: int = 3) -> list[tuple[str, float | str]]:
-    """Load time and texts/second (cold, then the median of ``repeats`` warm passes) on one core."""
+def throughput(scorer_path: Path | None, texts: Sequence[str], batch: int = 1000, repeats: int = 3,
+               french: Sequence[str] = ()) -> list[tuple[str, float | str]]:
+    """Load time and texts/second (cold, then the median of ``repeats`` warm passes) on one core;
+    ``french`` texts (language given) get a cold and a warm figure of their own."""
     clock = SystemClock()
     original = _pin_one_core()
     try:
@@ -116,17 +119,21 @@ def throughput(scorer_path: Path | None, texts: Sequence[str], batch: int = 1000
         scorer = load_scorer(scorer_path)
         loaded = clock.monotonic()
         figures: list[tuple[str, float | str]] = [("model_load_seconds", round(loaded - started, 3))]
-        for run, langs, passes in (("cold", None, 1), ("warm", None, repeats),
-                                   ("warm_lang_given", ["en"] * batch, repeats)):
+        runs = [("cold", texts, None, 1), ("warm", texts, None, repeats),
+                ("warm_lang_given", texts, ["en"] * batch, repeats)]
+        if french:
+            runs += [("cold_fr_lang_given", french, ["fr"] * batch, 1),
+                     ("warm_fr_lang_given", french, ["fr"] * batch, repeats)]
+        for run, run_texts, langs, passes in runs:
             wall: list[float] = []
             cpu: list[float] = []
             for _ in range(passes):
                 begin, begin_cpu = clock.monotonic(), time.process_time()
-                for i in range(0, len(texts), batch):
-                    chunk = texts[i : i + batch]
+                for i in range(0, len(run_texts), batch):
+                    chunk = run_texts[i : i + batch]
                     scorer.score_many(chunk, langs[: len(chunk)] if langs else None)
-                wall.append(len(texts) / max(clock.monotonic() - begin, 1e-9))
-                cpu.append(len(texts) / max(time.process_time() - begin_cpu, 1e-9))
+                wall.append(len(run_texts) / max(clock.monotonic() - begin, 1e-9))
+                cpu.append(len(run_texts) / max(time.process_time() - begin_cpu, 1e-9))
             figures.append((f"texts_per_second_{run}", round(statistics.median(wall))))
             figures.append((f"texts_per_cpu_second_{run}", round(statistics.median(cpu))))
     finally:
@@ -156,8 +163,9 @@ def cli_bench_model(args: Any) -> int:
     try:
         scorer = load_scorer(model)
         figures = quality(scorer, data, say)
-        airline = [row.text for row in evaluation_sets(data)["airline_en"]]
-        figures += throughput(model, airline)
+        held_out = evaluation_sets(data)
+        airline = [row.text for row in held_out["airline_en"]]
+        figures += throughput(model, airline, french=[row.text for row in held_out["umsab_fr_test"]])
     except ModelError as exc:
         print(f"crisiswatch bench model: {exc}", file=sys.stderr)
         return 2

@@ -5,11 +5,15 @@ The model file (``models/negativity.skops``, built by ``crisiswatch train``) hol
     {"metadata": {...},
      "languages": {"en": {"features": {"tokens": {...}, "word": {...}, "char": {...}},
                           "classes": [...], "coef": ndarray, "intercept": ndarray},
-                   "fr": {...}}}
+                   "fr": {..., "vectors": {"keys": ndarray, "rows": ndarray, "contributions": ndarray}}}}
 
 ``features`` holds the tokenizer settings and polarity lexicon, and each block's vocabulary
 (newline-joined terms) and idf; ``coef``/``intercept`` are those of a multinomial logistic
-regression. Only strings, lists, dicts, numbers and numpy arrays are stored: nothing names code.
+regression. A language trained with pretrained word vectors also has ``vectors``: a word index
+(:class:`~service.enrich.vectors.VectorIndex`) and, per vector row, its class contributions (the
+vector block's coefficients times the row, times the block's scale over its norm), so the vectors
+themselves are not stored. ``coef`` then covers the other blocks only. Only strings, lists, dicts,
+numbers and numpy arrays are stored: nothing names code.
 
 Loading refuses any type outside :data:`TRUSTED_TYPES` (every type named in the file is checked, not
 only those skops distrusts by default) and checks the metadata: file format, scikit-learn version
@@ -41,9 +45,10 @@ import scipy.sparse as sp
 from service.domain import Label, Score
 from service.enrich.lang import UNDETERMINED, detect_languages
 from service.enrich.rows import gather, with_room
+from service.enrich.vectors import VectorIndex
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "negativity.skops"
-MODEL_FORMAT = "crisiswatch-negativity/2"
+MODEL_FORMAT = "crisiswatch-negativity/3"
 UNSCORED_NEGATIVITY = 0.2
 """Negativity given to texts no model can read: below the usual negative threshold, not zero."""
 
@@ -228,16 +233,44 @@ def _block(ids: list[int], indptr: list[int], idf: np.ndarray) -> sp.csr_matrix:
     return matrix
 
 
+class WordVectorBlock:
+    """The pretrained-vector block of a model: a text's block is the mean of its tokens' vectors
+    (tokens without one left out; zero when none has one) times ``scale / norm``.
+
+    Being linear in the vectors, its class scores are the mean of per-row ``contributions``.
+    """
+
+    def __init__(self, spec: dict[str, Any], classes: int) -> None:
+        rows = np.asarray(spec["rows"])
+        contributions = np.asarray(spec["contributions"], dtype=np.float64)
+        if contributions.shape[1:] != (classes,) or (len(rows) and rows.max() >= len(contributions)):
+            raise ModelError(f"vector block of shape {contributions.shape} does not fit its word index")
+        self.index = VectorIndex(np.asarray(spec["keys"]), rows)
+        self._table = np.column_stack([contributions, np.ones(len(contributions))])
+
+    def sums(self, words: list[str]) -> np.ndarray:
+        """Per word: the sum of its tokens' contributions and their count (``classes + 1`` columns)."""
+        ids: list[int] = []
+        indptr = [0]
+        rows = self.index.rows
+        for word in words:
+            ids += rows(word)
+            indptr.append(len(ids))
+        return gather(ids, indptr, self._table)
+
+
 class FastLinear:
     """Class scores ``features @ coef.T + intercept`` from per-term and per-word cached sums.
 
     Tables hold, per term, ``idf * coef`` and ``idf**2``; a word of the char block holds the sum of
     its n-grams' rows, computed once per batch for new words and cached (up to ``cache_size`` words).
-    The lexicon scores, when the model has them, add ``scores @ coef.T`` of their own columns.
+    The lexicon scores, when the model has them, add ``scores @ coef.T`` of their own columns. With
+    a :class:`WordVectorBlock`, each cached word also holds its tokens' vector contributions and
+    their count, and a text adds their sum over its count.
     """
 
     def __init__(self, featurizer: Featurizer, coef: np.ndarray, intercept: np.ndarray,
-                 *, cache_size: int = 200_000) -> None:
+                 *, vectors: WordVectorBlock | None = None, cache_size: int = 200_000) -> None:
         self._featurizer = featurizer
         n_word, n_char = len(featurizer.word_idf), len(featurizer.char_idf)
         self._word_table = _table(coef[:, :n_word], featurizer.word_idf)
@@ -245,12 +278,14 @@ class FastLinear:
         self._dense_coef = coef[:, n_word + n_char :].T.copy()
         self._intercept = intercept
         self._classes = coef.shape[0]
+        self._vectors = vectors
         self._cache: dict[str, int] = {}
         self._cache_size = cache_size
-        self._char_table = np.zeros((4096, self._classes + 1))
+        self._char_table = np.zeros((4096, (self._classes + 1) * (2 if vectors is not None else 1)))
 
     def _fill(self, words: list[str], first: int) -> None:
-        """Rows ``first...`` of the word table: the sums of the new words' n-gram rows."""
+        """Rows ``first...`` of the word table: the sums of the new words' n-gram rows (and vector
+        contributions)."""
         ids: list[int] = []
         indptr = [0]
         for word in words:
@@ -258,7 +293,10 @@ class FastLinear:
             indptr.append(len(ids))
         needed = first + len(words)
         self._char_table = with_room(self._char_table, first, needed)
-        self._char_table[first:needed] = gather(ids, indptr, self._ngram_table)
+        k = self._classes + 1
+        self._char_table[first:needed, :k] = gather(ids, indptr, self._ngram_table)
+        if self._vectors is not None:
+            self._char_table[first:needed, k:] = self._vectors.sums(words)
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Linear class scores of raw texts (one row per text)."""
@@ -291,6 +329,8 @@ class FastLinear:
         char_sums = gather(char_rows, char_ptr, self._char_table)
         k = self._classes
         scores = word_sums[:, :k] / _norm(word_sums[:, k]) + char_sums[:, :k] / _norm(char_sums[:, k])
+        if self._vectors is not None:
+            scores += char_sums[:, k + 1 : 2 * k + 1] / np.maximum(char_sums[:, 2 * k + 1 :], 1.0)
         if len(self._dense_coef):
             scores += np.asarray(dense, dtype=np.float64).reshape(len(texts), len(self._dense_coef)) @ self._dense_coef
         return scores + self._intercept
@@ -318,7 +358,8 @@ class LanguageModel:
         intercept = np.asarray(parts["intercept"], dtype=np.float64)
         if coef.shape != (len(classes), featurizer.width) or intercept.shape != (len(classes),):
             raise ModelError(f"classifier shape {coef.shape} does not fit {featurizer.width} features")
-        self._linear = FastLinear(featurizer, coef, intercept)
+        vectors = WordVectorBlock(parts["vectors"], len(classes)) if "vectors" in parts else None
+        self._linear = FastLinear(featurizer, coef, intercept, vectors=vectors)
         self._labels = [Label(c) for c in classes]
         self._negative = classes.index(Label.NEGATIVE.value)
 
@@ -441,7 +482,7 @@ def load_scorer(path: Path | None = None) -> NegativityScorer:
     metadata = check_metadata(content.get("metadata"), path)
     try:
         models = {str(lang): LanguageModel(parts) for lang, parts in content["languages"].items()}
-    except (KeyError, AttributeError, TypeError) as exc:
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
         raise ModelError(f"{path}: incomplete language model ({exc}): run `crisiswatch train`") from exc
     return NegativityScorer(models, metadata)
 

