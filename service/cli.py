@@ -114,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
     throughput.add_argument("--limit", type=int, default=None, help="at most this many mentions (the latest)")
     throughput.add_argument("--runs", type=int, default=3, help="runs per measurement, median kept (default 3)")
     throughput.add_argument("--step", default="1h", help="event time handed over per tick (default 1h; 5m = replay)")
-    throughput.add_argument("--redis", default=None, help="Redis URL to use (default: a private redis-server)")
+    throughput.add_argument("--redis", default=None, help="Redis URL to use; its database is emptied (default: a private redis-server)")
     throughput.set_defaults(handler=_lazy("service.bench.throughput", "cli_bench_throughput"))
     return parser
 
