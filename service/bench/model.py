@@ -14,7 +14,8 @@ core when the platform allows it: cold (first pass, caches empty) and warm (medi
 passes) with language detection, then warm with the language given (as when mentions carry ``lang``);
 then the same two passes (cold, warm) on the UMSAB French test texts with ``fr`` given, which exercise
 the French model's word vector block. Each is given per second of wall time and per second of this
-process's CPU time (the latter does not drop when other processes share the core). Also the time
+process's CPU time (the latter does not drop when other processes share the core), with the BLAS
+thread pool limited to one thread so that no work runs on another core. Also the time
 ``load_scorer`` takes once its imports are done.
 """
 
@@ -112,8 +113,13 @@ def throughput(scorer_path: Path | None, texts: Sequence[str], batch: int = 1000
                french: Sequence[str] = ()) -> list[tuple[str, float | str]]:
     """Load time and texts/second (cold, then the median of ``repeats`` warm passes) on one core;
     ``french`` texts (language given) get a cold and a warm figure of their own."""
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
+
     clock = SystemClock()
     original = _pin_one_core()
+    # Pinning moves this thread only: the BLAS pool's threads, started at import, keep running on the
+    # other cores (CPU time above wall time). One core means one BLAS thread too.
+    limits = threadpool_limits(limits=1)
     try:
         started = clock.monotonic()
         scorer = load_scorer(scorer_path)
@@ -137,6 +143,7 @@ def throughput(scorer_path: Path | None, texts: Sequence[str], batch: int = 1000
             figures.append((f"texts_per_second_{run}", round(statistics.median(wall))))
             figures.append((f"texts_per_cpu_second_{run}", round(statistics.median(cpu))))
     finally:
+        limits.restore_original_limits()
         if original is not None:
             os.sched_setaffinity(0, original)
     figures.append(("throughput_cores", "1 (pinned)" if original is not None else "unpinned"))
