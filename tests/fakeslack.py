@@ -5,9 +5,12 @@ Implements ``chat.postMessage``, ``chat.update``, ``auth.test``, ``conversations
 ``include_all_metadata`` is true, newest first / thread order, ``limit`` and ``cursor`` paging), an
 incoming-webhook path and the three steps of ``files_upload_v2`` (``files.getUploadURLExternal``, the
 upload URL, ``files.completeUploadExternal``). It checks the bearer token (``invalid_auth`` / ``not_authed``,
-answered with HTTP 200 like Slack), validates Block Kit limits (``invalid_blocks`` for more than 50
-blocks, section text over 3,000 characters, header over 150, ...), keeps the messages per channel,
-records every call, and injects failures on demand::
+answered with HTTP 200 like Slack) and its scopes like Slack does for a bot token (``fake.scopes``, every
+scope crisiswatch documents by default; a method called without its scope answers ``missing_scope`` with
+``needed`` and ``provided``; every answer to the token carries the ``X-OAuth-Scopes`` header; channels named
+in ``fake.private_channels`` need the ``groups:*`` scopes instead of ``channels:*``), validates Block Kit
+limits (``invalid_blocks`` for more than 50 blocks, section text over 3,000 characters, header over 150, ...),
+keeps the messages per channel, records every call, and injects failures on demand::
 
     fake.rate_limit(times=2, retry_after=7)      # HTTP 429 + Retry-After
     fake.fail(times=3, status=500)               # HTTP 5xx
@@ -35,6 +38,20 @@ import pytest
 
 TOKEN = "xoxb-fake-token"
 WEBHOOK_PATH = "/services/T0FAKE/B0FAKE/fakewebhooksecret"
+DOCUMENTED_SCOPES = frozenset({"chat:write", "files:write", "channels:history", "groups:history", "channels:read",
+                               "groups:read"})
+"""The bot scopes the README lists (the fake's default grant)."""
+METHOD_SCOPES = {
+    "chat.postMessage": ("chat:write", "chat:write"),
+    "chat.update": ("chat:write", "chat:write"),
+    "files.getUploadURLExternal": ("files:write", "files:write"),
+    "files.completeUploadExternal": ("files:write", "files:write"),
+    "conversations.history": ("channels:history", "groups:history"),
+    "conversations.replies": ("channels:history", "groups:history"),
+}
+"""Web API method -> the bot scope it needs (in a public channel, in a private one), from Slack's method
+reference; ``conversations.list`` needs ``channels:read`` / ``groups:read`` per requested type, ``auth.test``
+nothing."""
 BLOCK_TYPES = frozenset(
     {"section", "header", "divider", "context", "actions", "image", "rich_text", "input", "file", "video",
      "markdown"}
@@ -85,8 +102,14 @@ class _Reply:
 class FakeSlack:
     """The fake server. Thread-safe; start with :meth:`start`, stop with :meth:`stop`."""
 
-    def __init__(self, *, token: str = TOKEN, webhook_path: str = WEBHOOK_PATH) -> None:
+    def __init__(self, *, token: str = TOKEN, webhook_path: str = WEBHOOK_PATH,
+                 scopes: frozenset[str] | set[str] = DOCUMENTED_SCOPES) -> None:
         self.token = token
+        self.scopes: set[str] = set(scopes)
+        self.private_channels: set[str] = set()
+        """Names of private channels (their ids start with ``G``)."""
+        self.scopes_header = True
+        """Send ``X-OAuth-Scopes`` (``False``: like a proxy that drops it, the scopes stay unknown)."""
         self.webhook_path = webhook_path
         self.calls: list[Call] = []
         self.messages: list[Message] = []
@@ -182,7 +205,8 @@ class FakeSlack:
         if name[:1] in ("C", "G", "D") and name[1:].isalnum() and name.isupper():
             return name
         with self._lock:
-            return self.channels.setdefault(name, f"C{len(self.channels) + 1:08d}")
+            prefix = "G" if name in self.private_channels else "C"
+            return self.channels.setdefault(name, f"{prefix}{len(self.channels) + 1:08d}")
 
     # -- request handling (called from server threads) ---------------------------------------------
     def handle(self, path: str, headers: Any, raw: bytes) -> _Reply:
@@ -196,6 +220,8 @@ class FakeSlack:
         body = _parse_body(headers.get("Content-Type", ""), raw) if method != "upload" else {"size": len(raw)}
         token = _bearer(headers.get("Authorization"))
         reply = self._fault_reply(method) or self._dispatch(method, route, token, body, raw)
+        if self.scopes_header and method not in ("webhook", "upload") and token == self.token:  # like Slack
+            reply.headers.setdefault("X-OAuth-Scopes", ",".join(sorted(self.scopes)))
         ok = reply.status == 200 and (reply.body == "ok" or (isinstance(reply.body, dict) and reply.body.get("ok")))
         error = reply.body.get("error") if isinstance(reply.body, dict) else (None if ok else reply.body)
         with self._lock:
@@ -237,7 +263,27 @@ class FakeSlack:
             "conversations.list": self._list,
         }
         handler = handlers.get(method)
-        return handler(body) if handler else _api_error("unknown_method")
+        if handler is None:
+            return _api_error("unknown_method")
+        return self._scope_problem(method, body) or handler(body)
+
+    def _scope_problem(self, method: str, body: dict[str, Any]) -> _Reply | None:
+        if method == "conversations.list":
+            kinds = str(body.get("types") or "public_channel").split(",")
+            needed = [scope for kind, scope in (("public_channel", "channels:read"), ("private_channel", "groups:read"))
+                      if kind in kinds]
+        elif method in METHOD_SCOPES:
+            public, private = METHOD_SCOPES[method]
+            channel = str(body.get("channel") or body.get("channel_id") or "").removeprefix("#")
+            is_private = channel.startswith("G") or channel in self.private_channels
+            needed = [private if is_private else public]
+        else:
+            needed = []
+        for scope in needed:
+            if scope not in self.scopes:
+                return _Reply(status=200, body={"ok": False, "error": "missing_scope", "needed": scope,
+                                                "provided": ",".join(sorted(self.scopes))})
+        return None
 
     def _auth_test(self, body: dict[str, Any]) -> _Reply:
         return _ok({"url": "https://fake.slack.com/", "team": "Fake", "user": "crisiswatch", "team_id": "T0FAKE",
@@ -291,8 +337,11 @@ class FakeSlack:
         return _page(parent + sorted(replies, key=lambda m: m.ts), body, lambda m: _listed(m, body))
 
     def _list(self, body: dict[str, Any]) -> _Reply:
+        kinds = str(body.get("types") or "public_channel").split(",")
         with self._lock:
-            channels = [{"id": cid, "name": name, "is_channel": True} for name, cid in self.channels.items()]
+            channels = [{"id": cid, "name": name, "is_channel": True, "is_private": cid.startswith("G")}
+                        for name, cid in self.channels.items()
+                        if ("private_channel" if cid.startswith("G") else "public_channel") in kinds]
         return _page(channels, body, lambda c: c, key="channels")
 
     def _message_problem(self, body: dict[str, Any]) -> _Reply | None:

@@ -320,7 +320,8 @@ def test_lookup_failures_retry_when_transient_and_post_when_permanent(fake_slack
                      thread_ref=None, maybe_sent=True)
     assert slack(fake_slack).deliver(other) != first  # cannot look: posts (at-least-once) and says so
     assert len(fake_slack.top_level()) == 2
-    assert any("cannot look up earlier Slack messages of incident other-1" in r.getMessage() for r in caplog.records)
+    [said] = [r for r in caplog.records if "incident other-1 already reached Slack" in r.getMessage()]
+    assert said.levelname == "ERROR" and "channels:read" in said.getMessage()
 
 
 def test_a_deleted_message_is_reposted_once_even_when_slack_answer_is_lost(fake_slack: FakeSlack) -> None:
