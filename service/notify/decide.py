@@ -5,7 +5,9 @@ Like Alertmanager's ``needsUpdate``, the decision is kept apart from the I/O tha
 from the ``now`` the caller was given, never from timers, so a replay at simulated speed decides
 exactly what production would. Stages, in order:
 
-1. silences, then inhibition: muted (a resolution still closes a thread the team already saw);
+1. silences, then inhibition: muted (a resolution still closes a thread the team already saw); a
+   team that never heard of a still-open incident because it was muted gets its first notification
+   once it no longer is (:meth:`service.notify.outbox.Dispatcher.remind`);
 2. a team that has not been notified of the incident yet: its first notification, after
    ``group_wait`` (a resolution of an incident the team never saw is dropped);
 3. snooze: routine updates and reminders wait for the end of the snooze; escalation to critical,

@@ -1,7 +1,9 @@
 """Dispatch through a durable outbox: every alert is recorded before it is sent, then delivered,
 in order per incident and receiver, retried with backoff until it is, and posted exactly once.
 
-Stages: route (pure, :mod:`service.notify.route`) -> decide per team (pure,
+Stages: route (pure, :mod:`service.notify.route`; a later event of an incident also goes to every
+receiver already notified of it, so a thread opened at a lower severity is kept up to date and
+closed) -> decide per team (pure,
 :mod:`service.notify.decide`: silences, inhibition, snooze, group wait/interval, quiet hours; the
 reason is logged) -> enqueue one outbox item per (team, notifier), scheduled for the decided time,
 with its :class:`~service.notify.context.AlertContext` in the payload (an item due before the items
@@ -21,12 +23,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.config import Config, RouteConfig, RouteOptions, TeamConfig
-from service.domain import Alert, AlertState
+from service.config import Config, InhibitRule, RouteOptions, TeamConfig
+from service.domain import Alert, AlertState, Incident, Severity
 from service.incidents import Acted, action_alert
 from service.notify import gather
 from service.notify.base import DeliveryError, Notifier, Target
@@ -37,7 +39,7 @@ from service.notify.gather import labels_of
 from service.notify.pacing import MAX_ROUNDS, PERMANENT_RETRY, backoff, coalesces, describe_error, superseded
 from service.notify.route import routes_for
 from service.notify.silence import describe, inhibited_by, silenced_by
-from service.store.base import OutboxItem, Store, StoreError
+from service.store.base import OutboxItem, Silence, Store, StoreError
 
 __all__ = ["PERMANENT_RETRY", "Dispatcher", "OutboxHealth", "backoff", "incident_traces", "labels_of"]
 
@@ -75,7 +77,6 @@ class Dispatcher:
         self.overdue_after = getattr(getattr(config, "notify", None), "overdue_after", OVERDUE)
         self.overdue_alarms = 0
         self._alarmed: set[str] = set()
-        self._reminders = _any_repeat(config.route)
         self._recording = threading.RLock()
         """Serialises the read-modify-write of the notification logs (ticks and Slack actions)."""
         self._delivering = delivery_lock or threading.Lock()
@@ -84,6 +85,9 @@ class Dispatcher:
         self._foreign: set[str] = set()
         """Keys of due items of a notifier this process lacks, seen in the last pass (not delivered here)."""
         self._foreign_logged: set[str] = set()
+        self._heard: set[tuple[str, str]] = set()
+        """(incident id, receiver) pairs known to have a notification log (it is never removed while the
+        incident is open): :meth:`remind` reads no log it does not need."""
 
     def receivers(self, team: TeamConfig) -> list[str]:
         """Notifier names that can reach ``team`` (console reaches everyone). Slack reaches a team
@@ -124,20 +128,42 @@ class Dispatcher:
         return self._enqueue(acted.alert, now, Kind.ACTION, action=str(acted.action), actor=acted.user)
 
     def remind(self, now: datetime) -> int:
-        """Enqueue a reminder for every open incident a team has heard nothing about for its route's
-        ``repeat_interval`` (called by each detection tick, before :meth:`deliver_due`)."""
+        """Called by each detection tick (after :meth:`dispatch`, before :meth:`deliver_due`), for every
+        open incident and every receiver its route gives it now:
+
+        - a receiver never notified of it (its first alerts were silenced or inhibited) gets its first
+          notification once it is no longer muted, as Alertmanager does when a silence expires or the
+          inhibiting incident resolves: a normal first notification (current severity, ``group_wait``),
+          once, as it records the receiver's notification log; an incident resolved meanwhile is not
+          open and stays unsent;
+        - a receiver that has heard nothing about it for its route's ``repeat_interval`` gets a reminder.
+        """
         added = 0
-        if not self._reminders:
-            return 0
-        for incident in self.store.incidents(open_only=True, limit=1000):
-            for team_name, options in routes_for(self.config.route, labels_of(incident, self.config),
-                                                 incident.severity):
-                if options.repeat_interval is None:
-                    continue
+        incidents = self.store.incidents(open_only=True, limit=1000)
+        open_ids = {incident.id for incident in incidents}
+        self._heard = {pair for pair in self._heard if pair[0] in open_ids}
+        muting: _Muting | None = None
+        for incident in incidents:
+            labels = labels_of(incident, self.config)
+            for team_name, options in routes_for(self.config.route, labels, incident.severity):
                 for receiver in self._receivers_of(team_name):
-                    if reminder_due(gather.load_line(self.store, incident.id, receiver), options, now):
-                        alert = action_alert(incident, now, f"still ongoing, no change for {options.repeat_interval}")
-                        added += self._enqueue(alert, now, Kind.REMINDER, action="reminder", only=receiver)
+                    if options.repeat_interval is None and (incident.id, receiver) in self._heard:
+                        continue  # already notified: nothing to catch up, no reminder on this route
+                    with self._recording:  # the log read and the enqueue at one time (Slack actions)
+                        line = gather.load_line(self.store, incident.id, receiver)
+                        if line.last_at is not None:
+                            self._heard.add((incident.id, receiver))
+                            if reminder_due(line, options, now):
+                                alert = action_alert(incident, now,
+                                                     f"still ongoing, no change for {options.repeat_interval}")
+                                added += self._enqueue(alert, now, Kind.REMINDER, action="reminder", only=receiver)
+                            continue
+                        muting = muting or _Muting.of(self.store, self.config, incidents, now)
+                        if muting.muted(incident.id, labels):
+                            continue  # still muted: the decision was logged when its alerts were dropped
+                        log.info("incident %s is open, not muted and %s never heard of it: first notification",
+                                 incident.id, receiver)
+                        added += self._enqueue(_catch_up_alert(incident, now), now, Kind.EVENT, only=receiver)
         return added
 
     def _receivers_of(self, team_name: str) -> list[str]:
@@ -162,25 +188,21 @@ class Dispatcher:
         items: list[OutboxItem] = []
         lines: list[tuple[str, LineLog]] = []
         context: AlertContext | None = None
-        for team_name, options in routes_for(self.config.route, labels, alert.severity):
-            for receiver in self._receivers_of(team_name):
-                if only is not None and receiver != only:
-                    continue
-                line = gather.load_line(self.store, alert.incident_id, receiver)
-                decision = decide(event, line, options, now, silenced=silenced, inhibited=inhibited,
-                                  snoozed_until=snooze)
-                immediate = decision.send and decision.at <= now
-                log.log(logging.DEBUG if immediate else logging.INFO,
-                        "alert %s#%d (%s %s) to %s: %s %s%s", alert.incident_id, alert.sequence, alert.severity,
-                        alert.state if kind is Kind.EVENT else kind, receiver,
-                        f"send at {decision.at:%Y-%m-%d %H:%M:%S}Z" if decision.send else "drop", decision.reason,
-                        f" ({decision.detail})" if decision.detail else "")
-                if not decision.send:
-                    continue
-                if context is None:
-                    context = gather.build_context(self.store, self.config, alert, action=action, actor=actor)
-                items.append(self._item(alert, receiver, now, decision.at, context, options, kind))
-                lines.append((receiver, LineLog(last_at=decision.at)))
+        for receiver, options, line in self._lines_for(alert, labels, kind, only):
+            decision = decide(event, line, options, now, silenced=silenced, inhibited=inhibited,
+                              snoozed_until=snooze)
+            immediate = decision.send and decision.at <= now
+            log.log(logging.DEBUG if immediate else logging.INFO,
+                    "alert %s#%d (%s %s) to %s: %s %s%s", alert.incident_id, alert.sequence, alert.severity,
+                    alert.state if kind is Kind.EVENT else kind, receiver,
+                    f"send at {decision.at:%Y-%m-%d %H:%M:%S}Z" if decision.send else "drop", decision.reason,
+                    f" ({decision.detail})" if decision.detail else "")
+            if not decision.send:
+                continue
+            if context is None:
+                context = gather.build_context(self.store, self.config, alert, action=action, actor=actor)
+            items.append(self._item(alert, receiver, now, decision.at, context, options, kind))
+            lines.append((receiver, LineLog(last_at=decision.at)))
         if not items:
             return 0
         added = self.store.outbox_enqueue(items)
@@ -191,6 +213,35 @@ class Dispatcher:
         for receiver, state in lines:  # only once the items are recorded: a failed enqueue tells no one
             gather.save_line(self.store, alert.incident_id, receiver, state)
         return added
+
+    def _lines_for(self, alert: Alert, labels: Mapping[str, str], kind: Kind,
+                   only: str | None) -> list[tuple[str, RouteOptions, LineLog]]:
+        """The receivers of ``alert`` with their route options and notification logs: those its route
+        gives it at its current severity and, for a later event of the incident (an escalation, update,
+        resolution or a person's action), every other receiver already notified of the incident, so a
+        thread opened at a lower severity by a team the route no longer gives it is kept up to date and
+        closed (each receiver once). ``only``: that receiver alone, if it is one of them."""
+        found: dict[str, tuple[str, RouteOptions, LineLog]] = {}
+        routed = routes_for(self.config.route, labels, alert.severity)
+        for team_name, options in routed:
+            for receiver in self._receivers_of(team_name):
+                if only is not None and receiver != only:
+                    continue
+                found.setdefault(receiver, (receiver, options,
+                                            gather.load_line(self.store, alert.incident_id, receiver)))
+        if kind is Kind.REMINDER or (kind is Kind.EVENT and alert.state is AlertState.FIRING):
+            return list(found.values())
+        teams = {team for team, _ in routed}
+        for team_name, options in _team_options(self.config, labels).items():
+            if team_name in teams:
+                continue
+            for receiver in self._receivers_of(team_name):
+                if receiver in found or (only is not None and receiver != only):
+                    continue
+                line = gather.load_line(self.store, alert.incident_id, receiver)
+                if line.last_at is not None:
+                    found[receiver] = (receiver, options, line)
+        return list(found.values())
 
     @staticmethod
     def _item(alert: Alert, receiver: str, now: datetime, at: datetime, context: AlertContext,
@@ -345,5 +396,50 @@ def incident_traces(incident_id: str, items: Sequence[OutboxItem]) -> tuple[list
     return refs, [gather.line_state_name(incident_id, receiver) for receiver in receivers]
 
 
-def _any_repeat(route: RouteConfig) -> bool:
-    return route.options.repeat_interval is not None or any(_any_repeat(child) for child in route.routes)
+def _team_options(config: Config, labels: Mapping[str, str]) -> dict[str, RouteOptions]:
+    """Every team an incident with these labels may have been routed to, with the options of the route
+    node that routes it: the routes of each severity (highest first), then any other team of the
+    routing tree or of the configuration (e.g. routed by an older configuration)."""
+    found: dict[str, RouteOptions] = {}
+    for severity in sorted(Severity, key=lambda s: s.rank, reverse=True):
+        for team, options in routes_for(config.route, {**labels, "severity": str(severity)}, severity):
+            found.setdefault(team, options)
+    nodes = [config.route]
+    while nodes:
+        node = nodes.pop(0)
+        found.setdefault(node.team, node.options)
+        nodes.extend(node.routes)
+    for team in config.teams:
+        found.setdefault(team, config.route.options)
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Muting:
+    """The silences active at one time and the open incidents (inhibition sources), read once."""
+
+    silences: Sequence[Silence]
+    sources: Sequence[tuple[str, Mapping[str, str]]]
+    rules: Sequence[InhibitRule]
+    now: datetime
+
+    @classmethod
+    def of(cls, store: Store, config: Config, incidents: Sequence[Incident], now: datetime) -> _Muting:
+        return cls(silences=store.silences(active_at=now),
+                   sources=[(incident.id, labels_of(incident, config)) for incident in incidents],
+                   rules=config.inhibit, now=now)
+
+    def muted(self, incident_id: str, labels: Mapping[str, str]) -> bool:
+        if silenced_by(self.silences, labels, self.now) is not None:
+            return True
+        return bool(self.rules) and inhibited_by(self.rules, labels, incident_id, self.sources) is not None
+
+
+def _catch_up_alert(incident: Incident, now: datetime) -> Alert:
+    """The first notification of an open incident a receiver never heard of (its alerts were muted, or
+    the receiver was added since):
+    a new incident as of ``now``, with the incident's current figures and severity."""
+    opened = f"{incident.opened_at:%Y-%m-%d %H:%M} UTC"
+    why = "it was muted, or this team was not routed"
+    alert = action_alert(incident, now, f"ongoing since {opened}, not notified until now ({why})")
+    return replace(alert, state=AlertState.FIRING)
