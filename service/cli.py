@@ -114,7 +114,8 @@ def _parser() -> argparse.ArgumentParser:
     throughput.add_argument("--limit", type=int, default=None, help="at most this many mentions (the latest)")
     throughput.add_argument("--runs", type=int, default=3, help="runs per measurement, median kept (default 3)")
     throughput.add_argument("--step", default="1h", help="event time handed over per tick (default 1h; 5m = replay)")
-    throughput.add_argument("--redis", default=None, help="Redis URL to use; its database is emptied (default: a private redis-server)")
+    throughput.add_argument("--redis", default=None,
+                            help="Redis URL to use; its database is emptied (default: a private redis-server)")
     throughput.set_defaults(handler=_lazy("service.bench.throughput", "cli_bench_throughput"))
     return parser
 
@@ -128,6 +129,23 @@ def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
         return int(getattr(importlib.import_module(module), name)(args))
 
     return handler
+
+
+_INPUT_ERRORS = (("service.store.base", "StoreError"), ("service.enrich.negativity", "ModelError"),
+                 ("service.enrich.lang", "LanguageModelError"))
+"""Errors about the input or the environment (a store that cannot be opened or reached, a model file
+that does not load) rather than bugs: one ``error:`` line and exit status 2, no traceback."""
+
+
+def _input_errors() -> tuple[type[BaseException], ...]:
+    """:class:`UsageError` and the :data:`_INPUT_ERRORS` whose module is loaded (an exception of a
+    module never imported cannot have been raised: no import just to catch it)."""
+    kinds: list[type[BaseException]] = [UsageError]
+    for module, name in _INPUT_ERRORS:
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            kinds.append(getattr(loaded, name))
+    return tuple(kinds)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -145,7 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         for error in exc.errors:
             print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except UsageError as exc:
+    except Exception as exc:
+        if not isinstance(exc, _input_errors()):
+            raise
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
@@ -154,5 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # python -m service.cli: run the imported module, whose UsageError the commands raise
+    from service.cli import main as cli_main
+
+    sys.exit(cli_main())

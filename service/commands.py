@@ -45,7 +45,7 @@ def describe_detection(settings: DetectionConfig) -> str:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    config = load_config(args.config, check_store=True)
     out = sys.stdout
     print(f"{config.path}: OK - {len(config.brands)} brands, {len(config.sources)} sources, "
           f"{len(config.teams)} teams", file=out)

@@ -271,6 +271,14 @@ def _secret(value: Any) -> Secret | None:
     return Secret(text) if text else None
 
 
+def _sqlite_path(url: str) -> str | None:
+    """The file of a ``sqlite:///`` store URL (``None`` for other stores and in-memory ones)."""
+    if url == ":memory:" or not url.lower().startswith("sqlite:///"):
+        return None
+    path = url[len("sqlite:///"):].split("?", 1)[0]
+    return None if path in ("", ":memory:") else path
+
+
 def _store_url(value: Any) -> str:
     """A store URL whose scheme crisiswatch opens (checked here, so that ``check`` reports it)."""
     url = _string(value)
@@ -279,6 +287,30 @@ def _store_url(value: Any) -> str:
         raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db, sqlite:///:memory:, "
                          "redis://host:6379/0 or rediss://...")
     return url
+
+
+def _store_url_on_disk(value: Any) -> str:
+    """:func:`_store_url`, and for SQLite a file whose folder exists (``check``: the store opens where it
+    runs; nothing is created)."""
+    url = _store_url(value)
+    path = _sqlite_path(url)
+    if path is not None:
+        folder = Path(path).parent
+        if not folder.is_dir():
+            raise ValueError(f"SQLite store folder {str(folder)!r} does not exist (create it, or point the store "
+                             "at an existing folder)")
+    return url
+
+
+def _listen(value: Any) -> str:
+    """``host:port`` with a port from 0 to 65535 (``[::1]:8080`` for IPv6, ``:8080``: every interface)."""
+    text = _string(value)
+    _, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"expected host:port, e.g. 127.0.0.1:8080, got {text!r}")
+    if not 0 <= int(port) <= 65535:
+        raise ValueError(f"port {port} out of range (0 to 65535) in {text!r}")
+    return text
 
 
 def _duration(value: Any) -> timedelta:
@@ -503,8 +535,10 @@ def _version(value: Any) -> int:
     return 1
 
 
-def parse_config(text: str, file: str = "alerts.yaml") -> Config:
-    """Parse alerts.yaml text; raise :class:`ConfigErrors` listing every problem."""
+def parse_config(text: str, file: str = "alerts.yaml", *, check_store: bool = False) -> Config:
+    """Parse alerts.yaml text; raise :class:`ConfigErrors` listing every problem. ``check_store``: also
+    refuse an SQLite store whose folder does not exist (``crisiswatch check``, run where the service
+    runs; a replay does not open the configured store, so it does not need it)."""
     errors: list[ConfigError] = []
     try:
         document = load_yaml_text(text, file)
@@ -512,15 +546,16 @@ def parse_config(text: str, file: str = "alerts.yaml") -> Config:
         raise ConfigErrors([exc]) from None
     root = _Reader(document, "", file, errors, 1)
     root.get("version", _version, 1)
-    configured_store = root.get("store", _store_url, DEFAULT_STORE)
+    store_url = _store_url_on_disk if check_store else _store_url
+    configured_store = root.get("store", store_url, DEFAULT_STORE)
     store = os.environ.get("CRISISWATCH_STORE") or configured_store
     if store != configured_store:
         try:
-            _store_url(store)
+            store_url(store)
         except ValueError as exc:
             errors.append(ConfigError(str(exc), file="environment", key="CRISISWATCH_STORE"))
     http = root.child("http")
-    listen = http.get("listen", _string, "127.0.0.1:8080")
+    listen = http.get("listen", _listen, "127.0.0.1:8080")
     dashboard_url = http.get("dashboard_url", _optional_string)
     http.finish()
     ingest = root.child("ingest")
@@ -646,7 +681,7 @@ def _sources(reader: _Reader, brands: Mapping[str, BrandConfig]) -> dict[str, So
     return sources
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, *, check_store: bool = False) -> Config:
     """Read and parse a configuration file (see :func:`parse_config`)."""
     file = str(path)
     try:
@@ -655,4 +690,4 @@ def load_config(path: str | Path) -> Config:
         raise ConfigErrors([ConfigError(f"cannot read: {exc.strerror}", file=file)]) from None
     except UnicodeDecodeError:
         raise ConfigErrors([ConfigError("not UTF-8 text", file=file)]) from None
-    return parse_config(text, file)
+    return parse_config(text, file, check_store=check_store)

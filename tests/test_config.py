@@ -322,3 +322,60 @@ def test_a_missing_source_option_is_reported_at_the_source() -> None:
         'alerts.yaml:12: sources.feed: missing option "url" required by source type "rss"',
         'alerts.yaml:14: sources.social: source type "mastodon" needs one of the options hashtags, query',
     ]
+
+
+@pytest.mark.parametrize(("listen", "message"), [
+    ("127.0.0.1:99999", "port 99999 out of range (0 to 65535) in '127.0.0.1:99999'"),
+    ("127.0.0.1:65536", "port 65536 out of range (0 to 65535) in '127.0.0.1:65536'"),
+    ("127.0.0.1", "expected host:port, e.g. 127.0.0.1:8080, got '127.0.0.1'"),
+    ("localhost:http", "expected host:port, e.g. 127.0.0.1:8080, got 'localhost:http'"),
+])
+def test_a_listen_address_out_of_range_names_the_key(listen: str, message: str) -> None:
+    assert errors_of(MINIMAL + f"http:\n  listen: {listen!r}\n") == [f"alerts.yaml:11: http.listen: {message}"]
+
+
+@pytest.mark.parametrize("listen", ["127.0.0.1:0", "127.0.0.1:65535", "[::1]:8080", ":8080"])
+def test_listen_addresses_in_range_are_kept(listen: str) -> None:
+    assert parse_config(MINIMAL + f"http:\n  listen: {listen!r}\n").listen == listen
+
+
+def test_check_refuses_an_sqlite_store_whose_folder_does_not_exist(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CRISISWATCH_STORE", raising=False)
+    missing = tmp_path / "no" / "such"
+    text = MINIMAL + f"store: sqlite:///{missing}/state.db\n"
+    with pytest.raises(ConfigErrors) as caught:
+        parse_config(text, "alerts.yaml", check_store=True)
+    assert [str(e) for e in caught.value.errors] == [
+        f"alerts.yaml:10: store: SQLite store folder '{missing}' does not exist (create it, or point the store at "
+        "an existing folder)"]
+    assert not (tmp_path / "no").exists()  # check creates nothing
+    # the same file is fine for what does not open the store (replay), and once the folder exists
+    assert parse_config(text).store == f"sqlite:///{missing}/state.db"
+    missing.mkdir(parents=True)
+    assert parse_config(text, check_store=True).store == f"sqlite:///{missing}/state.db"
+    for fine in ("sqlite:///:memory:", ":memory:", "redis://127.0.0.1:6379/6", "sqlite:///relative.db"):
+        monkeypatch.setenv("CRISISWATCH_STORE", fine)
+        assert parse_config(MINIMAL, check_store=True).store == fine
+    monkeypatch.setenv("CRISISWATCH_STORE", f"sqlite:///{tmp_path}/gone/x.db")
+    with pytest.raises(ConfigErrors) as caught:
+        parse_config(MINIMAL, check_store=True)
+    assert [str(e) for e in caught.value.errors] == [
+        f"environment: CRISISWATCH_STORE: SQLite store folder '{tmp_path}/gone' does not exist (create it, or "
+        "point the store at an existing folder)"]
+
+
+def test_crisiswatch_check_reports_both_problems_and_exits_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    from service.cli import main
+
+    monkeypatch.delenv("CRISISWATCH_STORE", raising=False)
+    path = tmp_path / "alerts.yaml"
+    path.write_text(MINIMAL + f"store: sqlite:///{tmp_path}/nodir/state.db\nhttp:\n  listen: 127.0.0.1:99999\n")
+    assert main(["check", "--config", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines() == [
+        f"error: {path}:10: store: SQLite store folder '{tmp_path}/nodir' does not exist (create it, or point "
+        "the store at an existing folder)",
+        f"error: {path}:12: http.listen: port 99999 out of range (0 to 65535) in '127.0.0.1:99999'"]
+    assert not (tmp_path / "nodir").exists()

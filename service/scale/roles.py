@@ -2,19 +2,23 @@
 
 Both need a Redis store (``store:`` in alerts.yaml or ``CRISISWATCH_STORE``: ``redis://`` or
 ``rediss://``, with ``user:password@`` for ACL users). Redis being away at start or later is waited
-out with capped backoff (no crash loop); a refused password stops the process with status 2.
+out with capped backoff (no crash loop); a refused password stops the process with status 2. SIGHUP
+reloads the configuration file, validated first (an invalid one is logged and the running configuration
+stays, as in ``--role all``); store and ``http.listen`` changes need a restart.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import math
 import os
 import signal
 import socket
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import redis
@@ -22,7 +26,7 @@ from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
 from service.clock import Clock, SystemClock
-from service.config import Config, OpsConfig
+from service.config import Config, ConfigErrors, OpsConfig, load_config
 from service.domain import Mention
 from service.housekeeping import HOUSEKEEPING_EVERY, housekeep
 from service.notify.base import Notifier
@@ -35,7 +39,10 @@ from service.scale.worker import Backoff, Worker, WorkerSettings
 from service.store import split_prefix
 from service.store.base import StoreError
 from service.store.keys import DEFAULT_PREFIX
-from service.store.redis import RedisStore
+from service.store.redis import RedisStore, client_options
+
+if TYPE_CHECKING:
+    from service.collect.runner import CollectionRunner
 
 log = logging.getLogger("crisiswatch.scale")
 
@@ -60,7 +67,8 @@ def connect(url: str) -> tuple[RedisStore, redis.Redis]:
     client = redis.Redis.from_url(redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=15,
                                   health_check_interval=30,
                                   retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
-                                  retry_on_error=[redis.ConnectionError, redis.TimeoutError])
+                                  retry_on_error=[redis.ConnectionError, redis.TimeoutError],
+                                  **client_options(redis_url))
     return store, client
 
 
@@ -80,10 +88,68 @@ def wait_for_redis(store: RedisStore, stop: threading.Event) -> bool:
     return False
 
 
-def _stop_on_signals(stop: threading.Event) -> None:
-    if threading.current_thread() is threading.main_thread():
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
+@contextlib.contextmanager
+def _signals(stop: threading.Event) -> Iterator[threading.Event]:
+    """SIGINT/SIGTERM set ``stop``; SIGHUP sets the event yielded (a reload is asked), so that it never
+    kills the role. In the main thread only; the previous handlers are restored at the end."""
+    reload_asked = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield reload_asked
+        return
+    handlers = {signal.SIGINT: lambda *_: stop.set(), signal.SIGTERM: lambda *_: stop.set(),
+                signal.SIGHUP: lambda *_: reload_asked.set()}
+    previous = {signum: signal.signal(signum, handler) for signum, handler in handlers.items()}
+    try:
+        yield reload_asked
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _reload_when_asked(asked: threading.Event, stop: threading.Event, reload: Callable[[], None],
+                       role: str) -> threading.Thread:
+    """A thread that runs ``reload`` after each SIGHUP (``asked``) until ``stop``; a reload that fails
+    is logged and the running configuration stays."""
+
+    def loop() -> None:
+        while not stop.is_set():
+            if asked.wait(0.2) and not stop.is_set():
+                asked.clear()
+                try:
+                    reload()
+                except Exception:
+                    log.exception("%s: reload failed, the running configuration stays", role)
+
+    thread = threading.Thread(target=loop, name=f"{role}-reload", daemon=True)
+    thread.start()
+    return thread
+
+
+def reread_config(current: Config) -> Config | None:
+    """The configuration file of ``current`` read and validated again after SIGHUP, its secrets masked in
+    the logs from now on; ``None`` (logged) when it is invalid: the running configuration stays."""
+    from service.app import config_secrets
+    from service.logs import register_secrets
+
+    log.info("received SIGHUP, reloading %s", current.path)
+    try:
+        config = load_config(current.path)
+    except ConfigErrors as exc:
+        _not_reloaded(current, "; ".join(str(error) for error in exc.errors))
+        return None
+    register_secrets(config_secrets(config))
+    if config.store != current.store or listen_address(config) != listen_address(current):
+        log.warning("store and http.listen changes take effect at the next restart")
+    return config
+
+
+def _not_reloaded(current: Config, reason: str) -> None:
+    log.error("configuration %s not reloaded, the running configuration stays: %s", current.path, reason)
+
+
+def _reloaded(config: Config) -> None:
+    log.info("configuration reloaded from %s: %d brands, %d sources, %d teams", config.path, len(config.brands),
+             len(config.sources), len(config.teams))
 
 
 def _pipeline(config: Config, store: RedisStore, clock: Clock, notifiers: Mapping[str, Notifier],
@@ -100,15 +166,35 @@ def settings_from_env(environ: Mapping[str, str] | None = None) -> WorkerSetting
     takes it over, default 30) and ``CRISISWATCH_WORKER_BATCH`` (entries per read, default 500)."""
     env = os.environ if environ is None else environ
     defaults = WorkerSettings()
-    idle = float(env.get("CRISISWATCH_CLAIM_IDLE", defaults.claim_idle_ms / 1000))
-    return WorkerSettings(batch=int(env.get("CRISISWATCH_WORKER_BATCH", defaults.batch)),
-                          claim_idle_ms=int(idle * 1000), claim_every=min(defaults.claim_every, max(idle / 2, 0.2)))
+    idle = _env_number(env, "CRISISWATCH_CLAIM_IDLE", defaults.claim_idle_ms / 1000, float,
+                       "a number of seconds greater than 0, e.g. 30")
+    batch = int(_env_number(env, "CRISISWATCH_WORKER_BATCH", defaults.batch, int, "a whole number of at least 1, "
+                            "e.g. 500"))
+    return WorkerSettings(batch=batch, claim_idle_ms=max(1, int(idle * 1000)),
+                          claim_every=min(defaults.claim_every, max(idle / 2, 0.2)))
+
+
+def _env_number(env: Mapping[str, str], name: str, default: float, kind: type[int] | type[float],
+                expected: str) -> float:
+    """The positive number ``name`` holds (``default`` when unset or blank); :class:`UsageError`
+    naming the variable otherwise."""
+    from service.cli import UsageError
+
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not math.isfinite(value) or value <= 0:
+        raise UsageError(f"{name} must be {expected}, got {text!r}")
+    return value
 
 
 def _connect_role(config: Config, stop: threading.Event) -> tuple[Any, Any] | int:
-    """Common start of a role: stop on signals, connect to Redis and wait until it answers.
+    """Common start of a role: connect to Redis and wait until it answers.
     Returns (store, client), or the exit status when the role must not start."""
-    _stop_on_signals(stop)
     try:
         store, client = connect(config.store)
         if not wait_for_redis(store, stop):
@@ -121,23 +207,46 @@ def _connect_role(config: Config, stop: threading.Event) -> tuple[Any, Any] | in
 
 def run_worker(config: Config, *, name: str | None = None, settings: WorkerSettings | None = None,
                stop: threading.Event | None = None, clock: Clock | None = None) -> int:
-    """Consume the mention stream until ``stop`` (or SIGTERM/SIGINT); the exit status."""
+    """Consume the mention stream until ``stop`` (or SIGTERM/SIGINT); SIGHUP reloads the configuration
+    (brands' queries and detection settings, ingest token); the exit status."""
+    settings = settings or settings_from_env()  # a bad variable is refused before waiting for Redis
     stop = stop or threading.Event()
-    clock = clock or SystemClock()
+    with _signals(stop) as reload_asked:
+        return _run_worker(config, name, settings, stop, clock or SystemClock(), reload_asked)
+
+
+def _run_worker(config: Config, name: str | None, settings: WorkerSettings, stop: threading.Event, clock: Clock,
+                reload_asked: threading.Event) -> int:
     connected = _connect_role(config, stop)
     if isinstance(connected, int):
         return connected
     store, client = connected
     name = name or os.environ.get("CRISISWATCH_WORKER_NAME") or f"{socket.gethostname()}:{os.getpid()}"
     worker = Worker(stream=MentionStream(client, store.keys), store=store, pipeline=_pipeline(config, store, clock, {}),
-                    name=name, clock=clock, settings=settings or settings_from_env())
+                    name=name, clock=clock, settings=settings)
 
     def status() -> dict[str, float]:
         last = worker.last_batch_at
         return {"processed_entries": worker.processed, "dead_lettered_entries": worker.dead_lettered,
                 "seconds_since_last_batch": -1.0 if last is None else clock.monotonic() - last}
 
-    server = _serve_http("worker", config, store, worker.stream, clock, status, stop)
+    runtime = RoleRuntime(role="worker", config=config, store=store, stream=worker.stream, clock=clock,
+                          status=status, stopping=stop)
+    server = _serve_http(runtime, listen_address(config))
+
+    def reload() -> None:
+        new = reread_config(runtime.config)
+        if new is None:
+            return
+        try:
+            pipeline = _pipeline(new, store, clock, {})
+        except Exception as exc:  # a model or lexicon that does not load: keep running as is
+            _not_reloaded(runtime.config, f"{type(exc).__name__}: {exc}")
+            return
+        worker.pipeline, runtime.config = pipeline, new
+        _reloaded(new)
+
+    _reload_when_asked(reload_asked, stop, reload, "worker")
     log.info("worker %s consuming %s", name, worker.stream.name)
     try:
         worker.run(stop)
@@ -157,23 +266,70 @@ class Scheduler:
 
     def __init__(self, config: Config, *, store: RedisStore, client: redis.Redis, clock: Clock,
                  notifiers: Mapping[str, Notifier], lease_ttl: timedelta = LEASE_TTL) -> None:
-        from service.app import slack_settings
-        from service.collect.runner import CollectionRunner
-        from service.notify.ops import ops_notifier
-
         self.config, self.store, self.clock, self.notifiers = config, store, clock, notifiers
         self.stream = MentionStream(client, store.keys)
         self.lease = Lease(client, store.keys, clock, ttl=lease_ttl)
         self.ticker: Ticker | None = None
         self.delivery_lock = threading.Lock()
         """Shared by the dispatchers of every pipeline this scheduler builds (a failed tick rebuilds it)."""
+        self.swap_lock = threading.Lock()
+        """Held by a tick and by a reload: a reload never swaps the pipeline in the middle of a tick."""
+        self.jobs: Any = None
+        """The APScheduler running the collections (set by :func:`run_scheduler`; a reload reschedules them)."""
+        self.runner = self._runner(config)
+
+    def _runner(self, config: Config) -> CollectionRunner:
+        from service.app import slack_settings
+        from service.collect.runner import CollectionRunner
+        from service.notify.ops import ops_notifier
+
         token, webhook, api_url = slack_settings(config)
         ops = config.ops or OpsConfig()
-        self.runner = CollectionRunner(config.sources, store=store, clock=clock, sink=self.append,
-                                       client_factory=lambda: httpx.Client(follow_redirects=True),
-                                       on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
-                                                           slack_api_url=api_url, clock=clock),
-                                       fail_after=ops.fail_after, silent_after=ops.silent_after)
+        return CollectionRunner(config.sources, store=self.store, clock=self.clock, sink=self.append,
+                                client_factory=lambda: httpx.Client(follow_redirects=True),
+                                on_ops=ops_notifier(config, slack_token=token, slack_webhook_url=webhook,
+                                                    slack_api_url=api_url, clock=self.clock),
+                                fail_after=ops.fail_after, silent_after=ops.silent_after)
+
+    def schedule_collectors(self, jobs: Any) -> list[str]:
+        """One job per enabled source, each run through :meth:`collect` (only while the lease is held)."""
+        self.jobs = jobs
+        ids = self.runner.schedule(jobs)
+        for job_id in ids:
+            jobs.modify_job(job_id, func=_guard, args=[self.collect, job_id.split(":", 1)[1]])
+        return ids
+
+    def reload(self, config: Config, notifiers: Mapping[str, Notifier]) -> None:
+        """Switch to ``config`` (validated): the detection pipeline is rebuilt with it (the running one
+        checkpointed first, so the new one resumes where it stopped), and the collectors are replaced
+        when their settings changed. Raises, with the running configuration kept, when the new
+        pipeline cannot be built (a model that does not load)."""
+        from service.api.runtime import _runner_inputs
+
+        pipeline = _pipeline(config, self.store, self.clock, notifiers, self.delivery_lock)
+        old_config = self.config
+        with self.swap_lock:
+            self.config, self.notifiers = config, notifiers  # what later rebuilds (a failed tick, a new lease) use
+            ticker = self.ticker
+            if ticker is not None:
+                old = ticker.pipeline
+                if self.lease.held():
+                    try:
+                        old.checkpoint(self.clock.now())
+                    except StoreError as exc:  # the new pipeline resumes from the previous checkpoint
+                        log.warning("checkpoint before the reload failed: %s", exc)
+                pipeline.undispatched[:0] = old.undispatched
+                ticker.pipeline = pipeline
+        if _runner_inputs(config) != _runner_inputs(old_config):
+            old_runner, self.runner = self.runner, self._runner(config)
+            if self.jobs is not None:
+                for job in self.jobs.get_jobs():
+                    if job.id.startswith("collect:"):
+                        job.remove()
+                self.schedule_collectors(self.jobs)
+            closer = threading.Timer(60.0, old_runner.close)  # a collection still running finishes first
+            closer.daemon = True
+            closer.start()
 
     def append(self, mentions: list[Mention]) -> None:
         """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
@@ -205,17 +361,18 @@ class Scheduler:
             self.runner.run_source(source)
 
     def tick(self) -> None:
-        ticker = self.ticker
-        if ticker is None or not self.lease.held():
-            return
-        try:
-            alerts = ticker.tick(self.stream.last_id(), timeout=TICK_WAIT)
-        except WorkersBehind as exc:
-            log.warning("tick skipped: workers are behind (%s)", exc)
-            return
-        except (StoreError, redis.RedisError) as exc:
-            log.warning("tick failed, tried again at the next one: %s", exc)
-            return
+        with self.swap_lock:
+            ticker = self.ticker
+            if ticker is None or not self.lease.held():
+                return
+            try:
+                alerts = ticker.tick(self.stream.last_id(), timeout=TICK_WAIT)
+            except WorkersBehind as exc:
+                log.warning("tick skipped: workers are behind (%s)", exc)
+                return
+            except (StoreError, redis.RedisError) as exc:
+                log.warning("tick failed, tried again at the next one: %s", exc)
+                return
         for alert in alerts:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
 
@@ -244,15 +401,12 @@ class Scheduler:
         self.runner.close()
 
 
-def _serve_http(role: str, config: Config, store: RedisStore, stream: MentionStream, clock: Clock,
-                status: Callable[[], dict[str, float]], stop: threading.Event) -> RoleServer | None:
+def _serve_http(runtime: RoleRuntime, listen: str) -> RoleServer | None:
     """Serve the role's HTTP API (see :mod:`service.scale.http`); ``None`` when it cannot listen."""
-    runtime = RoleRuntime(role=role, config=config, store=store, stream=stream, clock=clock, status=status,
-                          stopping=stop)
     try:
-        server = RoleServer(runtime, listen_address(config))
+        server = RoleServer(runtime, listen)
     except ValueError as exc:
-        log.warning("%s: this %s runs without HTTP", exc, role)
+        log.warning("%s: this %s runs without HTTP", exc, runtime.role)
         return None
     return server if server.start() is not None else None
 
@@ -267,21 +421,27 @@ def _guard(work: Any, *args: Any) -> None:
 def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock: Clock | None = None,
                   notifiers: Mapping[str, Notifier] | None = None, lease_ttl: timedelta = LEASE_TTL) -> int:
     """Compete for the lease; while held, collect into the stream, tick and deliver. Blocks until
-    ``stop`` (or SIGTERM/SIGINT); returns the exit status."""
+    ``stop`` (or SIGTERM/SIGINT); SIGHUP reloads the configuration. Returns the exit status."""
+    stop = stop or threading.Event()
+    with _signals(stop) as reload_asked:
+        return _run_scheduler(config, stop, clock or SystemClock(), notifiers, lease_ttl, reload_asked)
+
+
+def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: Mapping[str, Notifier] | None,
+                   lease_ttl: timedelta, reload_asked: threading.Event) -> int:
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from service.app import build_notifiers
 
-    stop = stop or threading.Event()
-    clock = clock or SystemClock()
     connected = _connect_role(config, stop)
     if isinstance(connected, int):
         return connected
     store, client = connected
-    if notifiers is None:
-        notifiers = build_notifiers(config, console=True, slack=True)
+    notifiers = dict(given) if given is not None else build_notifiers(config, console=True, slack=True)
     role = Scheduler(config, store=store, client=client, clock=clock, notifiers=notifiers, lease_ttl=lease_ttl)
-    server = _serve_http("scheduler", config, store, role.stream, clock, role.status, stop)
+    runtime = RoleRuntime(role="scheduler", config=config, store=store, stream=role.stream, clock=clock,
+                          status=role.status, stopping=stop)
+    server = _serve_http(runtime, listen_address(config))
     jobs = BackgroundScheduler(timezone="UTC")
     every = {"max_instances": 1, "coalesce": True}
     jobs.add_job(_guard, "interval", args=[role.keep_lease], seconds=lease_ttl.total_seconds() / 3, id="lease",
@@ -293,8 +453,21 @@ def run_scheduler(config: Config, *, stop: threading.Event | None = None, clock:
                  id="housekeeping", **every)
     _guard(role.keep_lease)
     jobs.start()
-    for job_id in role.runner.schedule(jobs):
-        jobs.modify_job(job_id, func=_guard, args=[role.collect, job_id.split(":", 1)[1]])
+    role.schedule_collectors(jobs)
+
+    def reload() -> None:
+        new = reread_config(role.config)
+        if new is None:
+            return
+        try:
+            role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True, slack=True))
+        except Exception as exc:  # a model or lexicon that does not load: keep running as is
+            _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
+            return
+        runtime.config = new
+        _reloaded(new)
+
+    _reload_when_asked(reload_asked, stop, reload, "scheduler")
     log.info("scheduler %s started (%s the lease): %d sources", role.lease.holder,
              "holds" if role.lease.held() else "waiting for", len(config.sources))
     try:

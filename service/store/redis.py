@@ -65,6 +65,64 @@ def retryable_reply(exc: redis.ResponseError) -> bool:
     return isinstance(exc, _RETRYABLE_ERRORS) or _RETRYABLE_CODE.search(str(exc)) is not None
 
 
+TLS_HANDSHAKE_TIMEOUT = 5.0
+"""Seconds a ``rediss://`` connection waits for the TLS handshake (a plain Redis port never answers one)."""
+
+
+class TLSHandshakeFailed(redis.ConnectionError):
+    """A ``rediss://`` server did not complete the TLS handshake (often: a plain, non-TLS port). A
+    connection error like the others (roles wait it out), but each attempt fails within
+    :data:`TLS_HANDSHAKE_TIMEOUT` and redis-py does not repeat the handshake at once."""
+
+
+class _HandshakeError(redis.RedisError):
+    """Raised inside ``_connect``: not a ``ConnectionError``, so redis-py's retry does not repeat it."""
+
+
+class TLSConnection(redis.SSLConnection):
+    """``rediss://`` connections whose TLS handshake is bounded by :data:`TLS_HANDSHAKE_TIMEOUT` (redis-py
+    uses ``socket_timeout`` and repeats it with every retry: ~40 s before an unclear timeout), failing
+    with :class:`TLSHandshakeFailed` naming ``host:port`` (never the password)."""
+
+    handshake_timeout = TLS_HANDSHAKE_TIMEOUT
+
+    def _wrap_socket_with_ssl(self, sock: Any) -> Any:
+        sock.settimeout(self.handshake_timeout)
+        try:
+            wrapped = super()._wrap_socket_with_ssl(sock)
+        except TimeoutError:
+            raise _HandshakeError(f"no TLS answer within {self.handshake_timeout:g}s "
+                                  "(is it a plain Redis port? use redis:// for one)") from None
+        except OSError as exc:  # ssl.SSLError and resets: the peer does not speak TLS, or refused us
+            raise _HandshakeError(f"{type(exc).__name__}: {exc}") from None
+        wrapped.settimeout(self.socket_timeout)
+        return wrapped
+
+    def connect(self) -> None:
+        """redis-py's ``connect`` (the whole connect and handshake retried under the retry policy), except
+        that a failed TLS handshake is not repeated: the next attempt is the caller's (with backoff)."""
+        try:
+            self.retry.call_with_retry(
+                lambda: super(TLSConnection, self).connect_check_health(check_health=True, retry_socket_connect=False),
+                lambda error: self.disconnect(error))
+        except _HandshakeError as exc:
+            raise self._failed(exc) from None
+
+    def connect_check_health(self, check_health: bool = True, retry_socket_connect: bool = True) -> None:
+        try:
+            super().connect_check_health(check_health=check_health, retry_socket_connect=retry_socket_connect)
+        except _HandshakeError as exc:
+            raise self._failed(exc) from None
+
+    def _failed(self, exc: _HandshakeError) -> TLSHandshakeFailed:
+        return TLSHandshakeFailed(f"TLS handshake failed at {self.host}:{self.port}: {exc}")
+
+
+def client_options(url: str) -> dict[str, Any]:
+    """Options every redis-py client of ``url`` needs: :class:`TLSConnection` for ``rediss://``."""
+    return {"connection_class": TLSConnection} if url.lower().startswith("rediss://") else {}
+
+
 class FencedOut(StoreError):
     """A write made under a scheduler fencing token older than one already seen by that part of the
     store: this process is no longer the active scheduler (never retryable)."""
@@ -106,7 +164,7 @@ class RedisStore:
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX) -> None:
         self.keys = Keys(prefix)
         options: dict[str, Any] = {"decode_responses": True, "socket_connect_timeout": 5, "socket_timeout": 10,
-                                   "health_check_interval": 30}
+                                   "health_check_interval": 30, **client_options(url)}
         # Idempotent work goes through a client that reconnects and retries with backoff; work that
         # must not be applied twice (adding to buckets, counting a failed attempt) is tried once.
         self._r = redis.Redis.from_url(url, retry=Retry(ExponentialBackoff(cap=2.0, base=0.05), retries=3),
