@@ -44,8 +44,17 @@ class ReadReport:
             self.errors.append(f"{self.name}:{line}: {reason}")
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+"""A mention's time must fall in ``[EARLIEST, LATEST)`` (UTC). Python's datetimes end at years 1 and 9999:
+a valid ISO 8601 time near either end does not convert to UTC (``9999-12-31T23:59:59-23:59``), and one
+that does would overflow the pipeline's bucket arithmetic later (every tick failing), so both are
+refused here, as one bad record."""
+
+
 def parse_time(value: Any, field_name: str = "published_at") -> datetime:
-    """An ISO 8601 time *with* an offset (``Z`` accepted), converted to UTC."""
+    """An ISO 8601 time *with* an offset (``Z`` accepted), converted to UTC, within
+    [:data:`EARLIEST`, :data:`LATEST`); anything else raises :class:`RecordError` naming ``field_name``."""
     if not isinstance(value, str):
         raise RecordError(f"{field_name}: expected an ISO 8601 string, got {type(value).__name__}")
     text = value.strip()
@@ -57,7 +66,14 @@ def parse_time(value: Any, field_name: str = "published_at") -> datetime:
         raise RecordError(f"{field_name}: not an ISO 8601 time: {value[:40]!r}") from None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise RecordError(f"{field_name}: {value[:40]!r} has no UTC offset (add Z or +01:00)")
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:  # the offset takes it past year 9999 or before year 1
+        instant = None
+    if instant is None or not EARLIEST <= instant < LATEST:
+        raise RecordError(f"{field_name}: {value[:40]!r} is out of range (expected from "
+                          f"{EARLIEST:%Y-%m-%d} to before {LATEST:%Y-%m-%d} UTC)")
+    return instant
 
 
 _LANG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
@@ -79,9 +95,26 @@ def _number(record: Mapping[str, Any], name: str) -> float | None:
     value = record.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
-        raise RecordError(f"{name}: expected a number >= 0, got {value!r}")
-    return float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise RecordError(f"{name}: expected a number >= 0, got {_shown(value)}")
+    try:
+        number = float(value)  # an integer past ~1.8e308 does not convert
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RecordError(f"{name}: expected a finite number >= 0, got {_shown(value)}")
+    return number
+
+
+def _shown(value: Any) -> str:
+    """``value`` as an error message shows it: at most 40 characters."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 128:
+        try:
+            return f"an integer of {len(str(abs(value)))} digits"
+        except ValueError:  # past sys.get_int_max_str_digits() (JSON never gives one: json refuses it)
+            return f"an integer of more than {sys.get_int_max_str_digits()} digits"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def mention_from_record(record: Any) -> Mention:
@@ -110,10 +143,10 @@ def mention_from_record(record: Any) -> Mention:
         kind = SourceKind(kind_value) if kind_value is not None else None
     except ValueError:
         allowed = ", ".join(k.value for k in SourceKind)
-        raise RecordError(f"kind: {kind_value!r} is not one of {allowed}") from None
+        raise RecordError(f"kind: {_shown(kind_value)} is not one of {allowed}") from None
     lang = strings["lang"].lower() if strings["lang"] else None
     if lang is not None and not _LANG.fullmatch(lang):
-        raise RecordError(f"lang: expected a language code such as fr or en-US, got {record.get('lang')!r}")
+        raise RecordError(f"lang: expected a language code such as fr or en-US, got {_shown(record.get('lang'))}")
     brand = record.get("brand")
     if isinstance(brand, str) and (len(brand) > MAX_BRAND or not brand.isprintable()):
         raise RecordError(f"brand: expected a name of at most {MAX_BRAND} printable characters on one line")

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from service.domain import SourceKind
-from service.mentions import ReadReport, RecordError, mention_from_record, read_mentions
+from service.domain import Mention, SourceKind
+from service.mentions import EARLIEST, LATEST, ReadReport, RecordError, mention_from_record, read_mentions
 
 GOOD = {"id": "m1", "published_at": "2010-01-21T18:05:00+01:00", "text": "Toyota recall", "kind": "news",
         "source": "reuters", "lang": "EN", "reach": 1200, "engagement": 3, "url": "https://example.org/a"}
@@ -94,3 +97,115 @@ def test_a_line_with_a_huge_integer_or_deep_nesting_is_skipped_not_fatal(tmp_pat
     assert [m.id for m in read_mentions(path, report)] == ["m0", "m3"]
     assert report.errors == [f"{path}:2: invalid JSON: an integer with more than 4300 digits",
                              f"{path}:3: invalid JSON: arrays or objects nested too deeply"]
+
+
+OUT_OF_RANGE = "is out of range (expected from 1970-01-01 to before 3000-01-01 UTC)"
+
+
+@pytest.mark.parametrize("value", [
+    "9999-12-31T23:59:59-23:59",  # valid ISO 8601; converting it to UTC overflows past year 9999
+    "9999-12-31T23:59:59.999999-00:00:01",
+    "0001-01-01T00:00:00+01:00",  # underflows before year 1
+    "0001-01-01T00:00:00+23:59:59.999999",
+    "9999-12-31T23:59:59Z",  # converts, but the pipeline's bucket arithmetic would overflow
+    "0001-01-01T00:00:00Z",
+    "1969-12-31T23:59:59.999999Z",
+    "1970-01-01T00:30:00+01:00",  # 1969-12-31T23:30Z once in UTC
+    "3000-01-01T00:00:00Z",
+    "2999-12-31T23:00:00-01:00",  # 3000-01-01T00:00Z once in UTC
+])
+def test_a_time_outside_the_range_is_a_record_error_naming_the_field(value: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        mention_from_record({**GOOD, "published_at": value})
+    assert str(caught.value) == f"published_at: {value!r} {OUT_OF_RANGE}"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("1970-01-01T00:00:00Z", EARLIEST),
+    ("1970-01-01T01:00:00+01:00", EARLIEST),
+    ("2999-12-31T23:59:59.999999+00:00", LATEST - timedelta(microseconds=1)),
+    ("3000-01-01T00:59:59+01:00", LATEST - timedelta(seconds=1)),
+])
+def test_the_ends_of_the_range_are_accepted(value: str, expected: datetime) -> None:
+    assert mention_from_record({**GOOD, "published_at": value}).published_at == expected
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"reach": 10**400}, "reach: expected a finite number >= 0, got an integer of 401 digits"),
+    ({"engagement": 2**1024}, "engagement: expected a finite number >= 0, got an integer of 309 digits"),
+    ({"reach": float("inf")}, "reach: expected a finite number >= 0, got inf"),
+    ({"reach": float("nan")}, "reach: expected a finite number >= 0, got nan"),
+    ({"reach": -(10**400)}, "reach: expected a number >= 0, got an integer of 401 digits"),
+])
+def test_numbers_that_do_not_convert_to_a_float_are_record_errors(change: dict, message: str) -> None:
+    with pytest.raises(RecordError) as caught:
+        mention_from_record({**GOOD, **change})
+    assert str(caught.value) == message
+
+
+def test_an_out_of_range_time_skips_its_line_and_the_file_goes_on(tmp_path: Path) -> None:
+    path = tmp_path / "mentions.jsonl"
+    write_lines(path, [json.dumps({**GOOD, "id": "m0"}),
+                       json.dumps({**GOOD, "id": "x1", "published_at": "9999-12-31T23:59:59-23:59"}),
+                       json.dumps({**GOOD, "id": "x2", "published_at": "0001-01-01T00:00:00+01:00"}),
+                       '{"id": "x3", "text": "t", "published_at": "2010-01-21T18:05:00Z", "reach": 1' + "0" * 400 + "}",
+                       json.dumps({**GOOD, "id": "m4"})])
+    report = ReadReport(str(path))
+    assert [m.id for m in read_mentions(path, report)] == ["m0", "m4"]
+    assert report.read == 2 and report.skipped == 3
+    assert report.errors == [f"{path}:2: published_at: '9999-12-31T23:59:59-23:59' {OUT_OF_RANGE}",
+                             f"{path}:3: published_at: '0001-01-01T00:00:00+01:00' {OUT_OF_RANGE}",
+                             f"{path}:4: reach: expected a finite number >= 0, got an integer of 401 digits"]
+
+
+# -- property: whatever the record, parsing it yields a Mention or a RecordError, nothing else ------------------
+
+_OFFSETS = st.builds(lambda minutes, micros: timezone(timedelta(minutes=minutes, microseconds=micros)),
+                     st.integers(-(24 * 60 - 1), 24 * 60 - 1), st.sampled_from([0, 0, 1, 999_999]))
+_EXTREME = st.sampled_from([datetime.min, datetime.max, datetime(1, 1, 1, 0, 30), datetime(9999, 12, 31, 23, 30),
+                            datetime(1969, 12, 31, 23, 59, 59, 999_999), datetime(1970, 1, 1),
+                            datetime(2999, 12, 31, 23, 59, 59, 999_999), datetime(3000, 1, 1)])
+_TIMES = st.one_of(
+    st.builds(lambda at, tz: at.replace(tzinfo=tz).isoformat(), st.one_of(_EXTREME, st.datetimes()), _OFFSETS),
+    st.builds(lambda at: at.isoformat() + "Z", st.one_of(_EXTREME, st.datetimes())),
+    st.datetimes().map(datetime.isoformat),  # no offset
+    st.text(max_size=40),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2})?([+-][0-9]{2}:?[0-9]{2}|Z)?\Z"),
+)
+_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(min_value=10**300, max_value=10**400),
+                     st.floats(), st.text(max_size=20))
+_JSON = st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5),
+                                                                                              inner, max_size=3),
+                     max_leaves=6)
+_FIELDS = ("id", "published_at", "text", "kind", "reach", "engagement", "source", "brand", "lang", "author", "url",
+           "title")
+
+
+@st.composite
+def _records(draw: st.DrawFn) -> Any:
+    if draw(st.integers(0, 9)) == 0:
+        return draw(_JSON)  # not even an object
+    record: dict[str, Any] = dict(GOOD)
+    for name in draw(st.lists(st.sampled_from(_FIELDS), unique=True, max_size=5)):
+        if draw(st.booleans()):
+            record.pop(name, None)
+        else:
+            record[name] = draw(_TIMES if name == "published_at" and draw(st.booleans()) else _JSON)
+    if draw(st.booleans()):
+        record["published_at"] = draw(_TIMES)
+    return record
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=_records())
+def test_parsing_any_record_raises_nothing_but_record_error(record: Any) -> None:
+    try:
+        mention = mention_from_record(record)
+    except RecordError as exc:
+        message = str(exc)
+        assert message and "\n" not in message and len(message) < 300  # one clear line
+        return
+    assert isinstance(mention, Mention)
+    assert EARLIEST <= mention.published_at < LATEST and mention.published_at.tzinfo is UTC
+    for value in (mention.reach, mention.engagement):
+        assert value is None or 0 <= value < float("inf")

@@ -14,7 +14,8 @@ _MENTION = {
     "type": "object", "required": ["id", "published_at", "text"],
     "properties": {
         "id": {"type": "string", "description": "stable id; the same id twice is one mention"},
-        "published_at": {"type": "string", "format": "date-time", "description": "ISO 8601 with an offset"},
+        "published_at": {"type": "string", "format": "date-time",
+                         "description": "ISO 8601 with an offset, from 1970-01-01 to before 3000-01-01 UTC"},
         "text": {"type": "string"}, "source": {"type": "string"},
         "kind": {"type": "string", "enum": [k.value for k in SourceKind]},
         "brand": {"type": "string"}, "lang": {"type": "string", "description": "ISO 639-1"},

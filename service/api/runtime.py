@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from service.housekeeping import housekeep
 from service.logs import register_secrets
 from service.notify.base import Notifier
 from service.pipeline import IngestResult, Pipeline
-from service.store.base import Store
+from service.store.base import Store, StoreError
 
 log = logging.getLogger("crisiswatch")
 
@@ -83,6 +83,8 @@ class Runtime:
         self.last_reload_error: str | None = None
         self._reload_lock = threading.Lock()
         self._swap_lock = threading.Lock()
+        self._reload_pending = False
+        """A valid configuration was not switched to because the store failed: retried after the next tick."""
         self.metrics.watch(self.snapshot)
 
     def _runner(self, config: Config) -> CollectionRunner:
@@ -124,6 +126,9 @@ class Runtime:
         for alert in alerts:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
             self.timeline.add(alert.incident_id, alert_event(alert))
+        if self._reload_pending:  # the store answers again: switch to the configuration it held back
+            log.info("retrying the configuration reload postponed by a store failure")
+            self.reload()
         return alerts
 
     @property
@@ -182,7 +187,11 @@ class Runtime:
         return stat.st_mtime_ns, stat.st_size
 
     def reload(self) -> bool:
-        """Validate the configuration file and, when valid, switch to it; otherwise keep running as is."""
+        """Validate the configuration file and, when valid, switch to it; otherwise keep running as is.
+
+        The running pipeline is checkpointed first and what a failed tick left for the next one (alert
+        events, incident versions) is handed to the new pipeline. When the store refuses the checkpoint,
+        the switch is postponed until after the next tick (``False``)."""
         from service.app import build_notifiers, build_pipeline
 
         with self._reload_lock:
@@ -203,8 +212,25 @@ class Runtime:
             if config.store != old_config.store or config.listen != old_config.listen:
                 log.warning("store and http.listen changes take effect at the next restart")
             with self._swap_lock, old.lock:
-                old.checkpoint(self.clock.now())
+                try:
+                    old.checkpoint(self.clock.now())
+                except StoreError as exc:
+                    # Switching now would restart the detectors from an older checkpoint than the one
+                    # they are at: keep the running pipeline and switch after the next tick instead.
+                    self._reload_pending = True
+                    self.last_reload_error = f"store unavailable, reload postponed to the next tick: {exc}"
+                    self.metrics.reloads.labels("postponed").inc()
+                    log.error("configuration %s not reloaded yet (%s): the running configuration stays until "
+                              "the store answers", self.config_path, exc)
+                    if self._given_notifiers is None:  # built for this attempt only
+                        for notifier in notifiers.values():
+                            close = getattr(notifier, "close", None)
+                            if callable(close):
+                                close()
+                    return False
+                carry_over(old, pipeline)
                 self.pipeline, self.config, self.notifiers = pipeline, config, notifiers
+                self._reload_pending = False
             if _runner_inputs(config) != _runner_inputs(old_config):
                 self._replace_runner(config)
             self.last_reload_error = None
@@ -292,8 +318,18 @@ class Runtime:
         if not self.inflight.wait(grace):
             log.warning("%d jobs still running after %ds; stopping anyway", self.inflight.running,
                         grace.total_seconds())
-        for step, what in ((self.deliver, "final outbox flush"),
-                           (lambda: self.pipeline.checkpoint(self.clock.now()), "final checkpoint")):
+        pipeline = self.pipeline
+        try:
+            record_leftovers(pipeline, self.clock.now())
+            recorded = True
+        except Exception:
+            recorded = False
+            log.exception("the alerts and incident changes of the last failed tick could not be recorded; the "
+                          "detector state is not saved, so the next start evaluates those buckets again")
+        steps: list[tuple[Callable[[], object], str]] = [(self.deliver, "final outbox flush")]
+        if recorded:  # else the checkpoint would move the detectors past alerts that were never recorded
+            steps.append((lambda: pipeline.checkpoint(self.clock.now()), "final checkpoint"))
+        for step, what in steps:
             try:
                 step()
             except Exception:
@@ -305,6 +341,32 @@ class Runtime:
                 close()
         self.store.close()
         log.info("crisiswatch stopped")
+
+
+def carry_over(old: Pipeline, new: Pipeline) -> None:
+    """Hand what a failed tick of ``old`` left undone to ``new`` (a reload, after ``old``'s checkpoint):
+    the alert events not yet in the outbox and the incident versions not yet saved, which ``new``'s
+    next tick records, and ``old``'s view of those brands' open incidents (the store's is behind)."""
+    with old.lock, new.lock:
+        new.undispatched[:0] = old.undispatched
+        new.unsaved = {**old.unsaved, **new.unsaved}
+        for brand in {incident.brand for incident in old.unsaved.values()}:
+            if brand in old.open_incidents and brand not in new.open_incidents:
+                new.open_incidents[brand] = old.open_incidents[brand]
+        old.undispatched, old.unsaved = [], {}
+
+
+def record_leftovers(pipeline: Pipeline, now: datetime) -> None:
+    """Save the incident versions and record in the outbox the alert events that a failed tick left to
+    the next one (at shutdown there is none); a store error is raised, what was recorded is not kept twice."""
+    with pipeline.lock:
+        for incident_id, incident in list(pipeline.unsaved.items()):
+            pipeline.store.save_incident(incident)
+            del pipeline.unsaved[incident_id]
+        alerts = list(pipeline.undispatched)
+        if alerts and pipeline.dispatcher is not None:
+            pipeline.dispatcher.dispatch(alerts, now)  # idempotent: what was recorded before is not again
+        del pipeline.undispatched[:len(alerts)]
 
 
 def _secrets(config: Config) -> list[str | None]:
