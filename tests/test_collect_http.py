@@ -89,6 +89,21 @@ def test_retry_after_longer_than_max_wait_fails_at_once_with_retry_after() -> No
     assert "HTTP 429" in str(caught.value) and sleeps == [] and len(server.requests) == 1
 
 
+def test_an_absurd_retry_after_is_capped_at_a_day_and_the_source_health_is_recorded() -> None:
+    # 400 digits: float() makes it infinite, which once overflowed the health record's datetime.
+    from datetime import UTC, datetime, timedelta
+
+    from service.collect.health import SourceHealth
+
+    server = Server(httpx.Response(429, headers={"Retry-After": "9" * 400}))
+    with pytest.raises(FetchError) as caught:
+        fetcher(server, [], max_wait=60).get(URL)
+    assert caught.value.retry_after == 86_400.0
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    health = SourceHealth(source="s").failed(now, str(caught.value), caught.value.retry_after)
+    assert health.retry_after == now + timedelta(days=1) and health.consecutive_failures == 1
+
+
 def test_500_then_success_backs_off_exponentially_with_jitter() -> None:
     server = Server(httpx.Response(500), httpx.Response(502), httpx.Response(200, content=b"ok"))
     sleeps: list[float] = []

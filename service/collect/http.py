@@ -108,6 +108,10 @@ def backoff_delay(attempt: int, *, base: float, cap: float, rng: random.Random) 
     return ceiling / 2 + rng.uniform(0, ceiling / 2)
 
 
+MAX_RETRY_AFTER = 86_400.0
+"""The longest ``Retry-After`` honoured (seconds): a source asking for more is asked again a day later."""
+
+
 def retry_after_seconds(value: str | None, date_header: str | None = None) -> float | None:
     """Seconds from a ``Retry-After`` header: delta seconds, or an HTTP date measured against the
     response's own ``Date`` header (never our wall clock). ``None`` when absent or unreadable.
@@ -116,19 +120,21 @@ def retry_after_seconds(value: str | None, date_header: str | None = None) -> fl
     120.0
     >>> retry_after_seconds("Wed, 21 Oct 2015 07:28:30 GMT", "Wed, 21 Oct 2015 07:28:00 GMT")
     30.0
+    >>> retry_after_seconds("9" * 400)  # at most a day: a year-long wait is a server's mistake
+    86400.0
     """
     if not value:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)  # float() of 400 digits is inf, never an error
     if not date_header:
         return None
     try:
         delta = parsedate_to_datetime(value) - parsedate_to_datetime(date_header)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    return max(0.0, delta.total_seconds())
+    return min(max(0.0, delta.total_seconds()), MAX_RETRY_AFTER)
 
 
 def display_url(url: httpx.URL | str) -> str:
