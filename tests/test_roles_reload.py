@@ -182,3 +182,60 @@ def test_a_scheduler_reload_swaps_the_pipeline_and_replaces_changed_collectors(
         role.close()
         store.close()
         client.close()
+
+
+def test_a_scheduler_reload_the_store_refuses_waits_for_the_next_good_tick(
+        clean_redis_url: str, tmp_path: Path) -> None:
+    # Switching while the checkpoint fails would restart the detectors from an older checkpoint: the
+    # running pipeline stays, and the reload is done after the next tick that the store accepts.
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from service.clock import SystemClock
+    from service.config import parse_config
+    from service.scale.roles import Scheduler, connect
+    from service.store.base import StoreError
+    from service.store.redis import RedisStore
+
+    class RefusingStore(RedisStore):
+        """The real Redis store, whose next ``refuse`` detector-state saves fail (a lost connection)."""
+
+        refuse = 0
+
+        def save_state(self, name: str, state: dict) -> None:  # type: ignore[override,type-arg]
+            if self.refuse:
+                self.refuse -= 1
+                raise StoreError("redis unavailable (injected)")
+            super().save_state(name, state)
+
+    def config(extra: str = "") -> object:
+        return parse_config(CONFIG.format(token="t", extra=extra), str(tmp_path / "alerts.yaml"))
+
+    store, client = connect(clean_redis_url)
+    store.close()
+    store = RefusingStore(clean_redis_url)
+    role = Scheduler(config(), store=store, client=client, clock=SystemClock(), notifiers={})
+    jobs = BackgroundScheduler(timezone="UTC")
+    switched: list[object] = []
+    role.on_reload = switched.append
+    try:
+        role.schedule_collectors(jobs)
+        role.keep_lease()
+        assert role.ticker is not None
+        before, old_config = role.ticker.pipeline, role.config
+        before.start_brand("acme", datetime.now(UTC))
+
+        store.refuse = 1
+        new = config(GLOBEX)
+        assert role.reload(new, {}) is False
+        assert role.ticker.pipeline is before and role.config is old_config and switched == []
+        assert store.load_state("cursor:acme") is None  # nothing was written by the refused checkpoint
+
+        role.tick()  # the store answers again: the held-back reload is done after it
+        assert role.pending_reload is None and switched == [new]
+        assert role.config is new and role.ticker.pipeline is not before
+        assert set(role.ticker.pipeline.config.brands) == {"acme", "globex"}
+        assert store.load_state("cursor:acme") == {"next_bucket": before.next_bucket["acme"].isoformat()}
+    finally:
+        role.close()
+        store.close()
+        client.close()

@@ -276,6 +276,10 @@ class Scheduler:
         """Held by a tick and by a reload: a reload never swaps the pipeline in the middle of a tick."""
         self.jobs: Any = None
         """The APScheduler running the collections (set by :func:`run_scheduler`; a reload reschedules them)."""
+        self.on_reload: Callable[[Config], None] | None = None
+        """Called with the new configuration when a postponed reload is done."""
+        self.pending_reload: tuple[Config, Mapping[str, Notifier]] | None = None
+        """A reload held back because the store refused the checkpoint: done after the next good tick."""
         self.runner = self._runner(config)
 
     def _runner(self, config: Config) -> CollectionRunner:
@@ -299,27 +303,34 @@ class Scheduler:
             jobs.modify_job(job_id, func=_guard, args=[self.collect, job_id.split(":", 1)[1]])
         return ids
 
-    def reload(self, config: Config, notifiers: Mapping[str, Notifier]) -> None:
+    def reload(self, config: Config, notifiers: Mapping[str, Notifier]) -> bool:
         """Switch to ``config`` (validated): the detection pipeline is rebuilt with it (the running one
         checkpointed first, so the new one resumes where it stopped), and the collectors are replaced
         when their settings changed. Raises, with the running configuration kept, when the new
-        pipeline cannot be built (a model that does not load)."""
-        from service.api.runtime import _runner_inputs
+        pipeline cannot be built (a model that does not load). ``False``: postponed, the store refused
+        the checkpoint (done after the next good tick, then :attr:`on_reload` is called)."""
+        from service.api.runtime import _runner_inputs, carry_over
 
         pipeline = _pipeline(config, self.store, self.clock, notifiers, self.delivery_lock)
         old_config = self.config
         with self.swap_lock:
-            self.config, self.notifiers = config, notifiers  # what later rebuilds (a failed tick, a new lease) use
             ticker = self.ticker
             if ticker is not None:
                 old = ticker.pipeline
                 if self.lease.held():
                     try:
                         old.checkpoint(self.clock.now())
-                    except StoreError as exc:  # the new pipeline resumes from the previous checkpoint
-                        log.warning("checkpoint before the reload failed: %s", exc)
-                pipeline.undispatched[:0] = old.undispatched
+                    except (StoreError, redis.RedisError) as exc:
+                        # Switching now would restart the detectors from an older checkpoint than the one
+                        # they are at: keep the running pipeline, switch after the next successful tick.
+                        self.pending_reload = (config, notifiers)
+                        log.error("configuration not reloaded yet (%s): the running configuration stays until "
+                                  "the store answers", exc)
+                        return False
+                carry_over(old, pipeline)  # what a failed tick left: alert events, unsaved incidents
                 ticker.pipeline = pipeline
+            self.config, self.notifiers = config, notifiers  # what later rebuilds (a failed tick, a new lease) use
+            self.pending_reload = None
         if _runner_inputs(config) != _runner_inputs(old_config):
             old_runner, self.runner = self.runner, self._runner(config)
             if self.jobs is not None:
@@ -330,6 +341,7 @@ class Scheduler:
             closer = threading.Timer(60.0, old_runner.close)  # a collection still running finishes first
             closer.daemon = True
             closer.start()
+        return True
 
     def append(self, mentions: list[Mention]) -> None:
         """The collectors' sink: append to the stream, fenced by our lease (raises when not held)."""
@@ -375,6 +387,15 @@ class Scheduler:
                 return
         for alert in alerts:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
+        if self.pending_reload is not None:  # the store answers again: the reload it held back
+            config, notifiers = self.pending_reload
+            try:
+                if self.reload(config, notifiers) and self.on_reload is not None:
+                    self.on_reload(config)
+            except Exception as exc:  # a model that no longer loads: keep running as is
+                self.pending_reload = None
+                log.error("configuration not reloaded, the running configuration stays: %s: %s",
+                          type(exc).__name__, exc)
 
     def status(self) -> dict[str, float]:
         """For /readyz and /metrics: whether this scheduler is the active one, and its fencing token."""
@@ -460,12 +481,19 @@ def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: M
         if new is None:
             return
         try:
-            role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True, slack=True))
+            done = role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True,
+                                                                                             slack=True))
         except Exception as exc:  # a model or lexicon that does not load: keep running as is
             _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
             return
+        if done:
+            switched(new)
+
+    def switched(new: Config) -> None:
         runtime.config = new
         _reloaded(new)
+
+    role.on_reload = switched
 
     _reload_when_asked(reload_asked, stop, reload, "scheduler")
     log.info("scheduler %s started (%s the lease): %d sources", role.lease.holder,
