@@ -49,6 +49,9 @@ EXEMPLARS_PER_HOUR = 5
 EXEMPLAR_MIN_NEGATIVITY = 0.4
 TOP_MENTIONS = 5
 HOUR = timedelta(hours=1)
+START_HORIZON = timedelta(days=8)
+"""How far back a brand seen for the first time is evaluated: past the collectors' look-back
+(:data:`service.collect.cursor.LOOKBACK`, 7 days), so a new source's backlog is still evaluated."""
 COUNTED_KEPT_DAYS = 8
 """On a count-once store (:class:`~service.store.base.CountsOnce`), how many days the markers of the
 mentions counted on one day are kept after the last one was counted: a mention delivered or collected
@@ -242,13 +245,16 @@ class Pipeline:
 
     # -- detection -----------------------------------------------------------------------------
     def start_brand(self, brand: str, at: datetime) -> None:
-        """Begin evaluating ``brand``: from its saved cursor, or from the bucket containing ``at``."""
+        """Begin evaluating ``brand``: from its saved cursor, or from the bucket containing ``at`` but
+        not before :data:`START_HORIZON` ago (a new brand's first mention dated decades back must not
+        make a tick evaluate millions of empty buckets; such old counts are kept, only not evaluated)."""
         detector = self._detector(brand)
         state = self.store.load_state(f"cursor:{brand}")
         if state and "next_bucket" in state:
             self.next_bucket[brand] = datetime.fromisoformat(state["next_bucket"])
         else:
-            self.next_bucket[brand] = floor_time(at, detector.settings.bucket)
+            bucket = detector.settings.bucket
+            self.next_bucket[brand] = max(floor_time(at, bucket), floor_time(self.clock.now() - START_HORIZON, bucket))
 
     def _detector(self, brand: str) -> BrandDetector:
         detector = self.detectors.get(brand)

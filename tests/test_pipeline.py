@@ -192,3 +192,25 @@ def test_alerts_whose_outbox_write_fails_go_out_with_the_next_tick() -> None:
     flaky = _OutboxFailsOnce(":memory:")
     got, failed = _notified(flaky, mentions)
     assert failed == 1 and expected and got == expected
+
+
+def test_a_new_brand_first_seen_decades_back_is_evaluated_from_the_horizon_only() -> None:
+    # One mention dated 1970 used to make the next tick walk 56 years of 5-minute buckets (minutes of
+    # CPU under the pipeline lock, every brand's detection stalled). Its count is kept; evaluation of
+    # the brand starts START_HORIZON before now, and a mention inside the horizon starts it as before.
+    from service.pipeline import START_HORIZON
+
+    store = SQLiteStore(":memory:")
+    clock = SimulatedClock(T0)
+    pipeline = build_pipeline(parse_config(CONFIG), store, clock, {})
+    old = Mention(id="old", published_at=datetime(1970, 1, 1, tzinfo=UTC), text="Peugeot in 1970", lang="en")
+    recent = Mention(id="recent", published_at=T0 - timedelta(days=2), text="Peugeot 2 days ago", lang="en")
+    assert pipeline.ingest([old]).accepted == 1
+    assert pipeline.next_bucket["peugeot"] == T0 - START_HORIZON
+    assert store.buckets("peugeot", datetime(1970, 1, 1, tzinfo=UTC), datetime(1970, 1, 2, tzinfo=UTC))[0].count == 1
+    clock.advance(timedelta(minutes=10))
+    pipeline.tick()
+    assert pipeline.next_bucket["peugeot"] >= T0
+    other = build_pipeline(parse_config(CONFIG), SQLiteStore(":memory:"), SimulatedClock(T0), {})
+    other.ingest([recent])
+    assert other.next_bucket["peugeot"] == T0 - timedelta(days=2)
