@@ -337,7 +337,9 @@ class FastLinear:
 
 
 def _table(coef: np.ndarray, idf: np.ndarray) -> np.ndarray:
-    return np.column_stack([coef.T * idf[:, None], idf**2])
+    # C order: a sparse product reads its dense operand flat, and copies a table in any other order
+    # (megabytes, on every batch).
+    return np.ascontiguousarray(np.column_stack([coef.T * idf[:, None], idf**2]))
 
 
 def _norm(squares: np.ndarray) -> np.ndarray:
