@@ -253,3 +253,42 @@ def test_a_resolution_by_hand_reaches_the_thread_of_a_lower_severity_route(
     for channel in ("#intel", "#cell"):
         replies = world.replies(channel)
         assert sum("resolved" in text.lower() for text in replies) == 1 and "carol" in replies[-1]
+
+
+def test_an_incident_resolved_by_hand_while_remind_runs_is_not_announced(
+        clean_redis_url: str, fake_slack: FakeSlack) -> None:  # noqa: F811
+    # remind() reads the open incidents, then someone resolves one (dashboard, Slack button) before its
+    # catch-up is recorded: the catch-up reads the incident again under the recording lock and sends
+    # nothing, rather than a "new incident" message whose thread nobody would ever close.
+    from service.store.redis import RedisStore
+
+    class ActedOnStore(RedisStore):
+        """The real Redis store; ``then`` runs once, right after the next read of the open incidents."""
+
+        then = None
+
+        def incidents(self, *, open_only: bool = False, limit: int = 100):  # type: ignore[no-untyped-def]
+            found = super().incidents(open_only=open_only, limit=limit)
+            then, self.then = self.then, None
+            if then is not None and open_only:
+                then()
+            return found
+
+    store = ActedOnStore(clean_redis_url)
+    world = World(store, fake_slack)
+    silence_toyota(store, 10)
+    world.tick([world.event("toyota", AlertState.FIRING)])
+    world.run_until(9)
+    assert world.posts() == []
+    world.clock.advance(MIN)  # the silence has ended
+
+    def carol_resolves() -> None:
+        done = resolve_manually(world.incidents["toyota"], "carol", world.clock.now())
+        world.incidents["toyota"] = done.incident
+        world.dispatcher.apply_action(done, world.clock.now())
+
+    store.then = carol_resolves
+    world.tick()
+    world.run_until(60)
+    assert not store.incident("toyota-1").is_open
+    assert world.top("#intel") == [] and world.posts() == []

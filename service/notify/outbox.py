@@ -161,9 +161,13 @@ class Dispatcher:
                         muting = muting or _Muting.of(self.store, self.config, incidents, now)
                         if muting.muted(incident.id, labels):
                             continue  # still muted: the decision was logged when its alerts were dropped
+                        current = self.store.incident(incident.id)  # resolved meanwhile (an action)?
+                        if current is None or not current.is_open:
+                            continue
                         log.info("incident %s is open, not muted and %s never heard of it: first notification",
                                  incident.id, receiver)
-                        added += self._enqueue(_catch_up_alert(incident, now), now, Kind.EVENT, only=receiver)
+                        added += self._enqueue(_catch_up_alert(current, now), now, Kind.EVENT, only=receiver,
+                                               muting=muting)
         return added
 
     def _receivers_of(self, team_name: str) -> list[str]:
@@ -171,17 +175,20 @@ class Dispatcher:
         return [f"{team_name}/{notifier}" for notifier in self.receivers(team)]
 
     def _enqueue(self, alert: Alert, now: datetime, kind: Kind, *, action: str | None = None,
-                 actor: str | None = None, only: str | None = None) -> int:
+                 actor: str | None = None, only: str | None = None, muting: _Muting | None = None) -> int:
         with self._recording:
-            return self._record(alert, now, kind, action=action, actor=actor, only=only)
+            return self._record(alert, now, kind, action=action, actor=actor, only=only, muting=muting)
 
     def _record(self, alert: Alert, now: datetime, kind: Kind, *, action: str | None,
-                actor: str | None, only: str | None) -> int:
+                actor: str | None, only: str | None, muting: _Muting | None = None) -> int:
         labels = labels_of(alert, self.config)
-        muted_by = silenced_by(self.store.silences(active_at=now), labels, now)
+        silences = muting.silences if muting is not None else self.store.silences(active_at=now)
+        muted_by = silenced_by(silences, labels, now)
         silenced = f"silence {muted_by.id} ({describe(muted_by)})" if muted_by else None
-        inhibition = inhibited_by(self.config.inhibit, labels, alert.incident_id,
-                                  gather.open_incident_labels(self.store, self.config)) if self.config.inhibit else None
+        inhibition = None
+        if self.config.inhibit:  # remind()'s catch-ups share one reading of the open incidents
+            sources = muting.sources if muting is not None else gather.open_incident_labels(self.store, self.config)
+            inhibition = inhibited_by(self.config.inhibit, labels, alert.incident_id, sources)
         inhibited = f"by incident {inhibition[1]}" if inhibition else None
         snooze = gather.snoozed_until(self.store, alert.incident_id)
         event = Event(state=alert.state, severity=alert.severity, kind=kind)
