@@ -245,16 +245,17 @@ class Pipeline:
 
     # -- detection -----------------------------------------------------------------------------
     def start_brand(self, brand: str, at: datetime) -> None:
-        """Begin evaluating ``brand``: from its saved cursor, or from the bucket containing ``at`` but
-        not before :data:`START_HORIZON` ago (a new brand's first mention dated decades back must not
+        """Begin evaluating ``brand``: from its saved cursor, or from the bucket containing ``at`` (``now``
+        if later) but not before :data:`START_HORIZON` ago (a new brand's first mention dated decades back must not
         make a tick evaluate millions of empty buckets; such old counts are kept, only not evaluated)."""
         detector = self._detector(brand)
         state = self.store.load_state(f"cursor:{brand}")
         if state and "next_bucket" in state:
             self.next_bucket[brand] = datetime.fromisoformat(state["next_bucket"])
         else:
-            bucket = detector.settings.bucket
-            self.next_bucket[brand] = max(floor_time(at, bucket), floor_time(self.clock.now() - START_HORIZON, bucket))
+            bucket, now = detector.settings.bucket, self.clock.now()
+            # A first mention dated ahead (a source's clock running fast) must not skip the buckets up to it.
+            self.next_bucket[brand] = max(floor_time(min(at, now), bucket), floor_time(now - START_HORIZON, bucket))
 
     def _detector(self, brand: str) -> BrandDetector:
         detector = self.detectors.get(brand)

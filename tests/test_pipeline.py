@@ -194,7 +194,7 @@ def test_alerts_whose_outbox_write_fails_go_out_with_the_next_tick() -> None:
     assert failed == 1 and expected and got == expected
 
 
-def test_a_new_brand_first_seen_decades_back_is_evaluated_from_the_horizon_only() -> None:
+def test_a_new_brand_first_seen_decades_back_or_ahead_is_evaluated_from_the_horizon_to_now() -> None:
     # One mention dated 1970 used to make the next tick walk 56 years of 5-minute buckets (minutes of
     # CPU under the pipeline lock, every brand's detection stalled). Its count is kept; evaluation of
     # the brand starts START_HORIZON before now, and a mention inside the horizon starts it as before.
@@ -214,3 +214,8 @@ def test_a_new_brand_first_seen_decades_back_is_evaluated_from_the_horizon_only(
     other = build_pipeline(parse_config(CONFIG), SQLiteStore(":memory:"), SimulatedClock(T0), {})
     other.ingest([recent])
     assert other.next_bucket["peugeot"] == T0 - timedelta(days=2)
+    # dated ahead (a source whose clock runs fast): the buckets up to it are evaluated all the same
+    ahead = Mention(id="ahead", published_at=datetime(2999, 1, 1, tzinfo=UTC), text="Peugeot from 2999", lang="en")
+    third = build_pipeline(parse_config(CONFIG), SQLiteStore(":memory:"), SimulatedClock(T0), {})
+    third.ingest([ahead])
+    assert third.next_bucket["peugeot"] == T0
