@@ -233,3 +233,23 @@ def test_a_reload_while_the_store_fails_is_postponed_to_the_next_tick(
     finally:
         service.finish(timedelta(seconds=5))
 
+
+
+def test_a_postponed_reload_whose_file_turns_invalid_is_refused_once_not_every_tick(
+        tmp_path: Path, clean_env: None, fake_slack: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    service, store, clock, path = _service(tmp_path, fake_slack)
+    try:
+        _tick_until_it_fails(service, store, clock, "save_incident")
+        _add_brand(path)
+        store.failing["save_state"] = 1
+        assert service.reload() is False  # postponed: the store refused the checkpoint
+        path.write_text(path.read_text() + "\nbogus_key: 1\n")  # the operator's next edit is invalid
+        caplog.clear()
+        for _ in range(5):
+            clock.advance(STEP)
+            service.tick()
+        refused = [r for r in caplog.records if "not reloaded" in r.getMessage()]
+        assert len(refused) == 1, [r.getMessage()[:120] for r in refused]
+        assert "bogus_key" in (service.last_reload_error or "")
+    finally:
+        service.finish(timedelta(seconds=5))

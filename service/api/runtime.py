@@ -240,6 +240,7 @@ class Runtime:
             return True
 
     def _refused(self, reason: str) -> bool:
+        self._reload_pending = False  # the file is read again at its next change or SIGHUP, not every tick
         self.last_reload_error = reason
         self.metrics.reloads.labels("invalid").inc()
         log.error("configuration %s not reloaded, the running configuration stays: %s", self.config_path, reason)
