@@ -184,10 +184,11 @@ def test_a_scheduler_reload_swaps_the_pipeline_and_replaces_changed_collectors(
         client.close()
 
 
-def test_a_scheduler_reload_the_store_refuses_waits_for_the_next_good_tick(
+def test_a_scheduler_reload_the_store_refuses_is_redone_from_the_file_after_the_next_good_tick(
         clean_redis_url: str, tmp_path: Path) -> None:
     # Switching while the checkpoint fails would restart the detectors from an older checkpoint: the
-    # running pipeline stays, and the reload is done after the next tick that the store accepts.
+    # running pipeline stays, and after the next tick the store accepts, the reload is done again from
+    # the file as it is then (an edit made meanwhile wins over the held-back copy).
     from apscheduler.schedulers.background import BackgroundScheduler
 
     from service.clock import SystemClock
@@ -215,8 +216,8 @@ def test_a_scheduler_reload_the_store_refuses_waits_for_the_next_good_tick(
     store = RefusingStore(clean_redis_url)
     role = Scheduler(config(), store=store, client=client, clock=SystemClock(), notifiers={})
     jobs = BackgroundScheduler(timezone="UTC")
-    switched: list[object] = []
-    role.on_reload = switched.append
+    on_disk: list[object] = []  # what the file holds when it is read again (run_scheduler rereads it)
+    role.retry_reload = lambda: role.reload(on_disk[-1], {})  # type: ignore[arg-type]
     try:
         role.schedule_collectors(jobs)
         role.keep_lease()
@@ -225,15 +226,15 @@ def test_a_scheduler_reload_the_store_refuses_waits_for_the_next_good_tick(
         before.start_brand("acme", datetime.now(UTC))
 
         store.refuse = 1
-        new = config(GLOBEX)
-        assert role.reload(new, {}) is False
-        assert role.ticker.pipeline is before and role.config is old_config and switched == []
+        on_disk.append(config(GLOBEX))
+        assert role.reload(on_disk[-1], {}) is False  # type: ignore[arg-type]
+        assert role.pending_reload and role.ticker.pipeline is before and role.config is old_config
         assert store.load_state("cursor:acme") is None  # nothing was written by the refused checkpoint
+        on_disk.append(config(GLOBEX + "  initech:\n    query: initech\n"))  # edited again meanwhile
 
-        role.tick()  # the store answers again: the held-back reload is done after it
-        assert role.pending_reload is None and switched == [new]
-        assert role.config is new and role.ticker.pipeline is not before
-        assert set(role.ticker.pipeline.config.brands) == {"acme", "globex"}
+        role.tick()  # the store answers again: the held-back reload is redone, from the file as it is now
+        assert not role.pending_reload and role.config is on_disk[-1] and role.ticker.pipeline is not before
+        assert set(role.ticker.pipeline.config.brands) == {"acme", "globex", "initech"}
         assert store.load_state("cursor:acme") == {"next_bucket": before.next_bucket["acme"].isoformat()}
     finally:
         role.close()

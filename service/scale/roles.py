@@ -276,10 +276,12 @@ class Scheduler:
         """Held by a tick and by a reload: a reload never swaps the pipeline in the middle of a tick."""
         self.jobs: Any = None
         """The APScheduler running the collections (set by :func:`run_scheduler`; a reload reschedules them)."""
-        self.on_reload: Callable[[Config], None] | None = None
-        """Called with the new configuration when a postponed reload is done."""
-        self.pending_reload: tuple[Config, Mapping[str, Notifier]] | None = None
-        """A reload held back because the store refused the checkpoint: done after the next good tick."""
+        self.retry_reload: Callable[[], None] | None = None
+        """Reads the configuration file again and reloads it (set by :func:`run_scheduler`, serialised with
+        SIGHUP's reloads): a held-back reload is redone from the file as it is then, never from a copy
+        an operator may have replaced since."""
+        self.pending_reload = False
+        """A reload was held back because the store refused the checkpoint: redone after the next good tick."""
         self.runner = self._runner(config)
 
     def _runner(self, config: Config) -> CollectionRunner:
@@ -308,7 +310,7 @@ class Scheduler:
         checkpointed first, so the new one resumes where it stopped), and the collectors are replaced
         when their settings changed. Raises, with the running configuration kept, when the new
         pipeline cannot be built (a model that does not load). ``False``: postponed, the store refused
-        the checkpoint (done after the next good tick, then :attr:`on_reload` is called)."""
+        the checkpoint (redone after the next good tick through :attr:`retry_reload`)."""
         from service.api.runtime import _runner_inputs, carry_over
 
         pipeline = _pipeline(config, self.store, self.clock, notifiers, self.delivery_lock)
@@ -323,14 +325,14 @@ class Scheduler:
                     except (StoreError, redis.RedisError) as exc:
                         # Switching now would restart the detectors from an older checkpoint than the one
                         # they are at: keep the running pipeline, switch after the next successful tick.
-                        self.pending_reload = (config, notifiers)
+                        self.pending_reload = True
                         log.error("configuration not reloaded yet (%s): the running configuration stays until "
                                   "the store answers", exc)
                         return False
                 carry_over(old, pipeline)  # what a failed tick left: alert events, unsaved incidents
                 ticker.pipeline = pipeline
             self.config, self.notifiers = config, notifiers  # what later rebuilds (a failed tick, a new lease) use
-            self.pending_reload = None
+            self.pending_reload = False
         if _runner_inputs(config) != _runner_inputs(old_config):
             old_runner, self.runner = self.runner, self._runner(config)
             if self.jobs is not None:
@@ -361,9 +363,10 @@ class Scheduler:
                 self.store.claim_fence(self.lease.state.token or 0,
                                        sorted(set(self.store.brands()) | set(self.config.brands)))
                 self.stream.ensure_group()
-                self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock, self.notifiers,
-                                                             self.delivery_lock),
-                                     stream=self.stream, store=self.store, clock=self.clock)
+                with self.swap_lock:  # built from the configuration a concurrent reload may be switching to
+                    self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock,
+                                                                 self.notifiers, self.delivery_lock),
+                                         stream=self.stream, store=self.store, clock=self.clock)
         elif was:
             log.warning("no longer the active scheduler: collections and ticks stop here")
             self.ticker = None
@@ -387,15 +390,10 @@ class Scheduler:
                 return
         for alert in alerts:
             log.info("alert %s %s %s %s", alert.incident_id, alert.state, alert.severity, alert.summary)
-        if self.pending_reload is not None:  # the store answers again: the reload it held back
-            config, notifiers = self.pending_reload
-            try:
-                if self.reload(config, notifiers) and self.on_reload is not None:
-                    self.on_reload(config)
-            except Exception as exc:  # a model that no longer loads: keep running as is
-                self.pending_reload = None
-                log.error("configuration not reloaded, the running configuration stays: %s: %s",
-                          type(exc).__name__, exc)
+        if self.pending_reload and self.retry_reload is not None:  # the store answers again
+            self.pending_reload = False
+            log.info("retrying the configuration reload postponed by a store failure")
+            self.retry_reload()
 
     def status(self) -> dict[str, float]:
         """For /readyz and /metrics: whether this scheduler is the active one, and its fencing token."""
@@ -476,24 +474,24 @@ def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: M
     jobs.start()
     role.schedule_collectors(jobs)
 
+    reloading = threading.Lock()  # SIGHUP's thread and a tick redoing a held-back reload: one at a time
+
     def reload() -> None:
-        new = reread_config(role.config)
-        if new is None:
-            return
-        try:
-            done = role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True,
-                                                                                             slack=True))
-        except Exception as exc:  # a model or lexicon that does not load: keep running as is
-            _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
-            return
-        if done:
-            switched(new)
+        with reloading:
+            new = reread_config(role.config)
+            if new is None:
+                return
+            try:
+                done = role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True,
+                                                                                                 slack=True))
+            except Exception as exc:  # a model or lexicon that does not load: keep running as is
+                _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
+                return
+            if done:
+                runtime.config = new
+                _reloaded(new)
 
-    def switched(new: Config) -> None:
-        runtime.config = new
-        _reloaded(new)
-
-    role.on_reload = switched
+    role.retry_reload = reload
 
     _reload_when_asked(reload_asked, stop, reload, "scheduler")
     log.info("scheduler %s started (%s the lease): %d sources", role.lease.holder,
