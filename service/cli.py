@@ -95,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     collect = benches.add_parser("collect", help="parse throughput per source type next to the bare parse floor")
     collect.add_argument("--items", type=int, default=500, help="entries per payload (default 500)")
     collect.add_argument("--repeat", type=int, default=5, help="runs per measurement, best kept (default 5)")
+    collect.add_argument("--set", choices=("trimmed", "full", "both"), default="both", dest="sample_set",
+                         help="samples: trimmed format samples, full-shape recorded samples, or both (default both)")
     collect.set_defaults(handler=_lazy("service.collect.bench", "cli_bench_collect"))
     text = benches.add_parser("text", help="tokenising, brand matching and crisis tagging throughput")
     text.add_argument("--data", type=Path, action="append", default=[], help="text or CSV file (repeatable)")

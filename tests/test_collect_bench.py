@@ -5,13 +5,20 @@ from __future__ import annotations
 
 import itertools
 import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
+
+import pytest
 
 from service.collect.apis import parse_x
 from service.collect.bench import (
     CASES,
+    CLI_SETS,
     DEFAULT_FIXTURES,
     FULL_CASES,
+    SAMPLE_SETS,
     BenchRow,
     bench_collect,
     format_rows,
@@ -22,6 +29,8 @@ from service.collect.registry import known_types
 from service.collect.rss import parse_feed
 from service.config import SourceConfig
 from service.domain import SourceKind
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_bench_covers_every_http_source_type_and_prints_figures() -> None:
@@ -117,3 +126,37 @@ def test_full_x_grows_its_users_with_the_posts() -> None:
                           timeout=timedelta(seconds=10), options={"query": "peugeot", "token": "t"})
     mentions = parse_x(json.dumps(payload).encode(), source=source)
     assert len(mentions) == 40 and all(mention.author is not None for mention in mentions)  # authors still resolve
+
+
+def _crisiswatch(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a process of its own (it sets up logging for the whole process)."""
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+
+
+def _table_names(output: str) -> list[str]:
+    """The row names of the printed table (the lines between the header and the figures)."""
+    lines = output.splitlines()
+    assert lines[0].split()[:2] == ["type", "items"], output
+    return [line.split()[0] for line in lines[1:] if not line.startswith("collect_")]
+
+
+@pytest.mark.parametrize(("choice", "sets"), [("trimmed", ("format",)), ("full", ("full",)),
+                                              (None, ("format", "full"))])
+def test_cli_set_chooses_the_sample_sets(choice: str | None, sets: tuple[str, ...]) -> None:
+    chosen = ["--set", choice] if choice else []
+    run = _crisiswatch("bench", "collect", "--items", "2", "--repeat", "1", *chosen)
+    assert run.returncode == 0, run.stderr
+    expected = [BenchRow(source_type=case.source_type, items=0, mentions_per_second=1.0, floor_per_second=1.0,
+                         samples=name, variant=case.variant).name
+                for name in sets for case in {"format": CASES, "full": FULL_CASES}[name]]
+    assert _table_names(run.stdout) == expected
+    figures = [line.split()[0] for line in run.stdout.splitlines() if line.startswith("collect_")]
+    assert any(figure.startswith("collect_full_") for figure in figures) == ("full" in sets)
+    assert any(not figure.startswith("collect_full_") for figure in figures) == ("format" in sets)
+
+
+def test_cli_set_both_is_the_default_and_another_name_is_refused() -> None:
+    assert CLI_SETS["both"] == ("format", "full") == SAMPLE_SETS
+    run = _crisiswatch("bench", "collect", "--set", "format")
+    assert run.returncode == 2 and "invalid choice: 'format'" in run.stderr and "Traceback" not in run.stderr

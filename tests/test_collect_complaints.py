@@ -11,9 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.collect.base import ParseError
-from service.collect.complaints import parse_nhtsa_complaints, us_day
+from service.collect.complaints import _COMPLAINTS, parse_nhtsa_complaints, us_day
 from service.collect.registry import build_collector, check_options
 from service.config import ConfigErrors, SourceConfig, parse_config
 from service.domain import SourceKind
@@ -70,6 +72,39 @@ def test_a_complaint_listed_twice_is_one_mention_and_bad_records_are_skipped() -
     payload["results"] += [first, "not a record", {**first, "odiNumber": 1, "dateComplaintFiled": "02/30/2026"},
                            {**first, "odiNumber": 2, "summary": None, "components": ""}]
     assert len(parse_nhtsa_complaints(json.dumps(payload).encode(), source=source())) == 3
+
+
+_TEXTS = st.sampled_from(["ENGINE", "ENGINE,FUEL/PROPULSION SYSTEM", " AIR BAGS , ,SEATS ", ",STEERING,", "",
+                           "A &amp; B,<b>C</b>", "A  B,C", "caf\u00e9 ,\u00a0x", "line\nbreak,x", None])
+_PRODUCT = st.fixed_dictionaries({
+    "type": st.sampled_from(["Vehicle", "Equipment", None]),
+    "productMake": st.sampled_from(["HONDA", " Honda ", "", None]),
+    "productModel": st.sampled_from(["CR-V", "A &amp; B", None]),
+    "productYear": st.sampled_from(["2019", 2019, "", None])})
+_RECORD = st.fixed_dictionaries({
+    "odiNumber": st.integers(min_value=1, max_value=4), "dateComplaintFiled": st.sampled_from(["11/24/2026", "x"]),
+    "summary": _TEXTS, "components": _TEXTS, "products": st.lists(_PRODUCT, max_size=2),
+    "crash": st.sampled_from([True, False, None]), "fire": st.sampled_from([True, False, None]),
+    "numberOfInjuries": st.sampled_from([0, 1, 3, None]), "numberOfDeaths": st.sampled_from([0, 2, None])})
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(_RECORD, max_size=6))
+def test_what_a_typed_payload_remembers_changes_nothing(records: list[dict[str, object]]) -> None:
+    """Typed, the parser remembers vehicles, component lists and severities per payload; the lenient
+    path (taken for the whole payload when one item is not an object) computes each every time."""
+    typed, lenient = json.dumps({"results": records}).encode(), json.dumps({"results": [*records, 0]}).encode()
+    assert _COMPLAINTS.decode(typed)[1] and not _COMPLAINTS.decode(lenient)[1]
+    assert parse_nhtsa_complaints(typed, source=source()) == parse_nhtsa_complaints(lenient, source=source())
+
+
+def test_counts_and_flags_of_other_types_are_read_as_the_lenient_path_always_did() -> None:
+    first = json.loads(SAMPLE)["results"][0]
+    odd = [{**first, "odiNumber": 1, "crash": 1, "fire": "true", "numberOfInjuries": 2.0, "numberOfDeaths": "3"},
+           {**first, "odiNumber": 2, "crash": True, "numberOfInjuries": True, "numberOfDeaths": 2**70}]
+    one, two = parse_nhtsa_complaints(json.dumps({"results": odd}).encode(), source=source())
+    assert one.text.splitlines()[1] == "2 injured, 3 dead."  # only a true boolean is a flag
+    assert two.text.splitlines()[1] == f"Crash, {float(2**70):.0f} dead."  # a boolean is no count
 
 
 @pytest.mark.parametrize("body", [b'{"count": 0, "message": "x"}', b"[]", b"<html>", b'{"results": {}}'])

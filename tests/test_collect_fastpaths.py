@@ -10,6 +10,7 @@ import importlib
 import json
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -21,6 +22,7 @@ from service.collect.base import ParseError, clean_field, clean_text, line_field
 from service.config import SourceConfig
 from service.domain import Mention, SourceKind
 
+FEEDS = Path(__file__).parent / "fixtures" / "feeds"
 _TOKENS = [*"ab <>&;#x27lgtampquonbs/p\n\t\u00a0\u200b\u2028\x00é", "&amp;", "&lt;", "&gt;", "&quot;", "&#39;",
            "&nbsp;", "<p>", "</p>", "<br>", "<script>", "</script>", "<!--", "-->", "&eacute;", "  "]
 _TEXT = st.lists(st.sampled_from(_TOKENS), max_size=25).map("".join)
@@ -72,6 +74,44 @@ def test_text_fast_paths_match_the_general_cleaning(text: str) -> None:
     assert text_field(text) == clean_text(text) == reference_clean(text)
     assert line_field(text) == clean_field(text) == (reference_clean(text).replace("\n", " ") or None)
     assert base._unescape(text) == html.unescape(text)
+
+
+_ALGOLIA = ["a", "b", "é", ".", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x00", "<p>", "</p>", "<i>", "</i>", "<b>",
+            "</b>", "<em>", "</em>", "<pre>", "</pre>", "<code>", "</code>", "<br>", "<br/>", "<br />", "<li>", "</li>",
+            '<a href="https://x.y/?a=1&amp;b=2" rel="nofollow">', "</a>", "<a>", "<a ", "<a\n>", "<P>", "< p>", "<p >",
+            "<pre ", "<", ">", "<!--", "-->", "<script>", "</script>", "<\u017fcript>", "<l\u0131>", "<tr>", "<!x>",
+            "&#x27;", "&#x2F;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;", "&", ";", "&amp;lt;", "&lt",
+            "&ampx;", "&eacute;", "a long run of plain words " * 10]  # (the str.find steps take texts from 256 on)
+
+
+@settings(max_examples=800, deadline=None)
+@given(text=st.lists(st.sampled_from(_ALGOLIA), max_size=30).map("".join))
+def test_simple_tag_and_entity_passes_match_the_general_cleaning(text: str) -> None:
+    """Algolia's HTML (and anything near it) cleaned by str.find passes gives what the regular
+    expressions give; so does the printable hint, whenever it is true."""
+    expected = reference_clean(text)
+    assert base._clean_markup(text) == expected
+    assert base._clean_markup(text + " " * base._LONG) == expected  # long: through the str.find steps
+    if text.isprintable():
+        assert base._clean_markup(text, printable=True) == expected
+    stripped = base._simple_tags(text)
+    if stripped is not None:
+        assert stripped == _TAG.sub("", _BREAK.sub("\n", _HIDDEN.sub(" ", _COMMENT.sub(" ", text))))
+    decoded = base._common_entities(text)
+    assert decoded is None or decoded == html.unescape(text)
+
+
+def test_algolia_comments_take_the_simple_passes() -> None:
+    hits = json.loads((FEEDS / "full" / "hackernews_search_by_date.json").read_bytes())["hits"]
+    texts = [hit.get("comment_text") or hit.get("story_text") for hit in hits if "<" in str(hit)]
+    texts = [text for text in texts if text]
+    assert len(texts) == 3
+    for text in texts:
+        stripped = base._simple_tags(text)
+        assert stripped is not None and base._common_entities(stripped) is not None, text
+    assert base._simple_tags('x<a href="y">z</a><pre><code>a\n  b</code></pre><p>w') == "xza\n  b\nw"
+    assert base._simple_tags("<p class=x>") is None and base._simple_tags("<a <p>>") is None
+    assert base._common_entities("I&#x27;d &amp; &lt;b&gt;") == "I'd & <b>" and base._common_entities("&copy;") is None
 
 
 def reference_join(title: str, body: str) -> str:

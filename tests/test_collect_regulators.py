@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from service.collect.base import ParseError
 from service.collect.registry import build_collector, check_options
-from service.collect.regulators import parse_nhtsa_recalls, parse_rappelconso
+from service.collect.regulators import _RECALLS, parse_nhtsa_recalls, parse_rappelconso
 from service.config import SourceConfig
 from service.domain import SourceKind
 
@@ -38,6 +41,36 @@ def test_nhtsa_campaigns_are_one_mention_each_naming_every_vehicle() -> None:
     assert pedal.url == "https://www.nhtsa.gov/recalls?nhtsaId=10V017000"
     assert pedal.author == "Toyota Motor Engineering & Manufacturing"
     assert mentions[1].published_at == datetime(2009, 10, 5, tzinfo=UTC)
+
+
+_RECALL = st.fixed_dictionaries({
+    "NHTSACampaignNumber": st.sampled_from(["10V017000", "09V388000", " 10V017000 ", "10V-1", "", None]),
+    "ReportReceivedDate": st.sampled_from(["21/01/2010", "2010-01-21T00:00:00Z", "31/02/2010", None]),
+    "Make": st.sampled_from(["TOYOTA", " Toyota ", "", None]), "Model": st.sampled_from(["CAMRY", "A &amp; B", None]),
+    "ModelYear": st.sampled_from(["2010", "", None]),
+    "Component": st.sampled_from(["VEHICLE SPEED CONTROL", " X ", "A  B", "<b>C</b>", "", None]),
+    "Summary": st.sampled_from(["TOYOTA IS RECALLING", "caf\u00e9", "a\nb", "", None]),
+    "Consequence": st.sampled_from(["A CRASH", "&lt;b&gt;", "", None]), "Remedy": st.sampled_from(["FREE", " ", None]),
+    "Manufacturer": st.sampled_from(["Toyota Motor Engineering & Manufacturing", "Toyota", "", None])})
+
+
+@settings(max_examples=300, deadline=None)
+@given(records=st.lists(_RECALL, max_size=6))
+def test_nhtsa_what_a_typed_payload_remembers_changes_nothing(records: list[dict[str, object]]) -> None:
+    """Typed, the parser remembers days, vehicles and manufacturers per payload and takes letters and
+    digits as a clean id; the lenient path (taken for the whole payload when one item is not an
+    object) cleans each value every time."""
+    typed, lenient = json.dumps({"results": records}).encode(), json.dumps({"results": [*records, 0]}).encode()
+    assert _RECALLS.decode(typed)[1] and not _RECALLS.decode(lenient)[1]
+    assert parse_nhtsa_recalls(typed, source=source("nhtsa")) == parse_nhtsa_recalls(lenient, source=source("nhtsa"))
+
+
+def test_nhtsa_campaign_ids_are_cleaned_unless_letters_and_digits_only() -> None:
+    record = json.loads(NHTSA)["results"][0]
+    campaigns = [" 10V017000 ", "10V&amp;1", "10V\u00a02", "10V017000", "\u0661\u0662", "x" * 1001]
+    payload = json.dumps({"results": [{**record, "NHTSACampaignNumber": value} for value in campaigns]}).encode()
+    assert [m.id for m in parse_nhtsa_recalls(payload, source=source("nhtsa"))] == [
+        "nhtsa:10V017000", "nhtsa:10V&1", "nhtsa:10V 2", "nhtsa:\u0661\u0662", f"nhtsa:{'x' * 999}\u2026"]
 
 
 def test_nhtsa_skips_records_without_campaign_or_with_impossible_dates() -> None:

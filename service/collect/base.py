@@ -114,6 +114,11 @@ _HIDDEN_START = re.compile("<(?:[sS\u017f][cCtT]|[nN][oO]|[tT][eE])")
 (``\u017f``, long s, is an ``s`` to it): a cheap first test (``<span>`` is no hidden element), the
 case-insensitive search being slower."""
 _NOT_WORD = re.compile(r"[\W_]+")
+_DOUBLE_SPACE = re.compile("  ").search
+"""``"  " in text`` on long texts: the regex engine's literal search is faster than ``str``'s on a
+pattern of two frequent characters (slower to start, so not on short texts)."""
+
+
 def clean_text(value: object, *, limit: int = MAX_TEXT_CHARS) -> str:
     """Plain text from an HTML or text fragment: tags and scripts removed, entities decoded,
     control and invisible characters removed, whitespace collapsed, cut to ``limit`` characters.
@@ -135,43 +140,131 @@ def clean_text(value: object, *, limit: int = MAX_TEXT_CHARS) -> str:
     return _cut(_clean_markup(text), limit)
 
 
-def _clean_markup(text: str) -> str:
+def _clean_markup(text: str, *, printable: bool = False) -> str:
+    """:func:`clean_text` of a text that needs more than a strip. ``printable``: the caller knows
+    that ``text.isprintable()`` holds (an ASCII string of a payload that
+    :func:`~service.collect.cleaner.ascii_printable` vouches for), which spares that scan unless an
+    entity outside the common ones is decoded."""
     if "<" in text:
-        if "<!--" in text:
-            text = _COMMENT.sub(" ", text)
-        if _HIDDEN_START.search(text) is not None and _HIDDEN_HINT.search(text) is not None:
-            text = _HIDDEN.sub(" ", text)
-        text = _BREAK.sub("\n", text)
-        text = _TAG.sub("", text)
+        stripped = _simple_tags(text) if len(text) >= _LONG else None
+        if stripped is not None:
+            text = stripped
+        else:
+            if "<!--" in text:
+                text = _COMMENT.sub(" ", text)
+            if _HIDDEN_START.search(text) is not None and _HIDDEN_HINT.search(text) is not None:
+                text = _HIDDEN.sub(" ", text)
+            text = _BREAK.sub("\n", text)
+            text = _TAG.sub("", text)
     if "&" in text:
-        text = _unescape(text)
-    if not (text.isprintable() if "\n" not in text else text.replace("\n", " ").isprintable()):
+        decoded = _common_entities(text)
+        if decoded is None:
+            text = html.unescape(text)
+            printable = False  # it may decode to any character
+        else:
+            text = decoded
+    # Removing tags keeps a printable text printable (bar the newlines of the breaks); the common
+    # entities add one character that is not: the no-break space.
+    if printable:
+        printable = "\u00a0" not in text
+    else:
+        printable = text.isprintable() if "\n" not in text else text.replace("\n", " ").isprintable()
+    if not printable:
         text = _CONTROL.sub("", text)
         text = _SPACES.sub(" ", text)
-    elif "  " in text:
+    elif ("  " in text if len(text) < 256 else _DOUBLE_SPACE(text) is not None):
         text = _SPACES.sub(" ", text)
     if "\n" in text:  # what re.sub(r"\s*\n\s*", "\n", text).strip() gives, without the regex's backtracking
         return "\n".join(filter(None, map(str.strip, text.split("\n"))))
     return text.strip()
 
 
+_SIMPLE_TAGS = {"p": "\n", "/p": "\n", "br": "\n", "br/": "\n", "br /": "\n", "li": "\n", "/li": "\n",
+                "i": "", "/i": "", "b": "", "/b": "", "em": "", "/em": "", "a": "", "/a": "", "pre": "", "/pre": "",
+                "code": "", "/code": ""}
+"""Tags (between ``<`` and ``>``) of the usual HTML fragments (Algolia's comments: ``<p>``, ``<i>``,
+``<a href>``, ``<pre><code>``), and what the general stripping turns each into: a newline for a
+:data:`_BREAK`, nothing for any other :data:`_TAG`. None is a hidden element or a comment."""
+_OTHER_TAG = re.compile("<[^pibace/]").search
+"""A ``<`` that none of :data:`_SIMPLE_TAGS` starts like (Mastodon's ``<span>``, a feed's ``<font>``):
+one scan that spares such HTML the steps of :func:`_simple_tags` before it gives up."""
+
+
+def _simple_tags(text: str) -> str | None:
+    """``text`` with its tags stripped as the general regular expressions would, when every ``<``
+    opens one of :data:`_SIMPLE_TAGS` or an ``<a `` tag, each closed by the next ``>``; else ``None``.
+
+    Each such tag is what :data:`_BREAK` or :data:`_TAG` alone matches there (their matches end at
+    the first ``>``, and no ``<`` sits inside), no comment or hidden element can start, and removing
+    them cannot join what is left into another tag (no ``<`` is left): a few ``str.find`` steps per
+    tag instead of two regular expression passes, which pays on long texts with few tags.
+    """
+    if _OTHER_TAG(text) is not None:
+        return None
+    pieces = []
+    start = 0
+    at = text.find("<")
+    while at >= 0:
+        close = text.find(">", at)
+        if close < 0:
+            return None
+        tag = text[at + 1:close]
+        replacement = _SIMPLE_TAGS.get(tag)
+        if replacement is None:
+            if tag[:2] != "a " or "<" in tag:
+                return None
+            replacement = ""
+        pieces.append(text[start:at])
+        pieces.append(replacement)
+        start = close + 1
+        at = text.find("<", start)
+    pieces.append(text[start:])
+    return "".join(pieces)
+
+
 def _unescape(text: str) -> str:
     """``html.unescape``, without its per-entity callback when every ``&`` starts one of the
     common entities (each decoded once, so ``&amp;lt;`` decodes to ``&lt;``)."""
+    decoded = _common_entities(text)
+    return html.unescape(text) if decoded is None else decoded
+
+
+def _common_entities(text: str) -> str | None:
+    """``html.unescape(text)`` when every ``&`` of ``text`` starts one of the common entities (with
+    its ``;``), else ``None``."""
     head, _, rest = text.partition("&")
     if "&" not in rest:  # the usual field: one entity, found without scanning for the others
         end = rest.find(";", 2, 5)  # the names are 2 to 4 characters long
         character = _ENTITIES.get(rest[: end + 1]) if end > 0 else None
-        return html.unescape(text) if character is None else f"{head}{character}{rest[end + 1:]}"
-    decoded = text
-    for entity, character in _COMMON_ENTITIES:
-        if entity in decoded:
-            decoded = decoded.replace(entity, character)
-    if decoded.count("&") != decoded.count("&amp;"):
-        return html.unescape(text)
-    return decoded.replace("&amp;", "&")  # last: each entity is decoded once
+        return None if character is None else f"{head}{character}{rest[end + 1:]}"
+    if len(text) < _LONG:  # a scan per entity name costs less than a step per entity
+        decoded = text
+        for entity, character in _COMMON_ENTITIES:
+            if entity in decoded:
+                decoded = decoded.replace(entity, character)
+        if decoded.count("&") != decoded.count("&amp;"):
+            return None
+        return decoded.replace("&amp;", "&")  # last: each entity is decoded once
+    pieces = []  # a long text (a comment): one str.find per entity instead
+    start = 0
+    at = text.find("&")
+    while at >= 0:
+        end = text.find(";", at + 3, at + 6)
+        character = _ENTITIES.get(text[at + 1:end + 1]) if end > 0 else None
+        if character is None:
+            return None
+        pieces.append(text[start:at])
+        pieces.append(character)
+        start = end + 1
+        at = text.find("&", start)
+    pieces.append(text[start:])
+    return "".join(pieces)
 
 
+_LONG = 256
+"""From this length on, tags are stripped and entities decoded by ``str.find`` steps per tag and per
+entity (:func:`_simple_tags`, :func:`_common_entities`) rather than by scans of the whole text per
+pattern or entity name, whose cost grows with the text; below, the scans cost less."""
 _COMMON_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"),
                     ("&nbsp;", "\u00a0"))
 _ENTITIES = {entity[1:]: character for entity, character in (*_COMMON_ENTITIES, ("&amp;", "&"))}

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from service.collect.base import (  # the cleaning itself, kept in one place
+    _DOUBLE_SPACE,
     _INT_HIGH,
     _INT_LOW,
     MAX_FIELD_CHARS,
@@ -24,8 +25,6 @@ from service.collect.base import (  # the cleaning itself, kept in one place
     line_field,
     text_field,
 )
-
-_DOUBLE_SPACE = re.compile("  ").search
 
 
 def _no_double_space(text: str) -> bool:
@@ -123,6 +122,13 @@ class Cleaner:
                               and len(texts) <= MAX_TEXT_CHARS
                               and ((self.ascii_ok and texts.isascii()) or texts.isprintable())))
 
+    def plain_texts(self, texts: str) -> bool:
+        """``plain("", texts)``: whether each of some text fields of one typed item is plain (the
+        same test, without the line fields)."""
+        return self.typed and "<" not in texts and "&" not in texts \
+            and ("  " not in texts if len(texts) < 256 else _DOUBLE_SPACE(texts) is None) \
+            and len(texts) <= MAX_TEXT_CHARS and ((self.ascii_ok and texts.isascii()) or texts.isprintable())
+
     def line(self, value: Any) -> str:
         """``line_field(value) or ""``."""
         if type(value) is str and "<" not in value and "&" not in value and "  " not in value \
@@ -139,7 +145,7 @@ class Cleaner:
             value = value.strip()
             return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
         if type(value) is str:  # not plain (the test above is text_field's, or implies it)
-            value = _clean_markup(value)
+            value = _clean_markup(value, printable=self.ascii_ok and value.isascii())
             return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
         return "" if value is None else text_field(value)
 
@@ -152,11 +158,12 @@ class Cleaner:
             return line_field(value) or ""
         memo = self._memo
         if memo is None:  # not plain (see text())
-            value = _clean_markup(value)
+            value = _clean_markup(value, printable=self.ascii_ok and value.isascii())
             return (value if len(value) <= MAX_FIELD_CHARS else cut(value, MAX_FIELD_CHARS)).replace("\n", " ")
         found = memo.get(value)
         if found is None:
-            found = cut(_clean_markup(value), MAX_FIELD_CHARS).replace("\n", " ")
+            found = cut(_clean_markup(value, printable=self.ascii_ok and value.isascii()), MAX_FIELD_CHARS).replace(
+                "\n", " ")
             if len(memo) < self.MEMO:
                 memo[value] = found
         return found

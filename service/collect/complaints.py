@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.collect.base import (
+    _INT_HIGH,
+    _INT_LOW,
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
     cut,
@@ -83,74 +85,94 @@ _COMPLAINTS = ItemDecoder(Complaint, "results", lenient=nhtsa_results("NHTSA com
 def parse_nhtsa_complaints(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the complaints of a ``complaintsByVehicle`` response (one per ``odiNumber``)."""
     origin = Origin.of(source)
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang or "en"
     records, typed = _COMPLAINTS.decode(data)
     clean = Cleaner(data, memo=True, typed=typed)  # makes and models repeat across complaints
     days = Memo(us_day)
-    vehicles: dict[tuple[str, str, str], str | None] = {}  # a response is about a handful of vehicles
+    # Remembered per payload when typed (the keys' values are then strings, integers, booleans or
+    # None, each field of one type: hashable, and no 1 == True == 1.0 across types): a response is
+    # about a handful of vehicles, its components come from a short list of names, and most
+    # complaints have no flag and no count.
+    named = Memo(lambda key: _vehicle(Product(*key), clean) or "")
+    listed = Memo(lambda components: _components(clean.text(components)))
+    severities = Memo(lambda key: _severity(Complaint(crash=key[0], fire=key[1], numberOfInjuries=key[2],
+                                                      numberOfDeaths=key[3])))
     mentions: dict[str, Mention] = {}
     for record in records:
-        number = clean.line(record.odiNumber)
+        number = record.odiNumber
+        number = str(number) if type(number) is int and _INT_LOW <= number < _INT_HIGH else clean.line(number)
         day = record.dateComplaintFiled
         published = days[day] if type(day) is str else us_day(day)
         if not number or published is None or number in mentions:
             continue
-        summary, components = record.summary, record.components
-        if clean.plain("", f"{summary}|{components}"):
-            summary, components = summary.strip() if summary else "", components.strip() if components else ""
+        summary = clean.text(record.summary)
+        components = listed[record.components] if typed else _components(clean.text(record.components))
+        if not summary and not components:
+            continue
+        products = record.products
+        if len(products) == 1:
+            product = products[0]
+            vehicles = named[product.type, product.productMake, product.productModel, product.productYear] if typed \
+                else _vehicle(product, clean) or ""
         else:
-            summary, components = clean.text(summary), clean.text(components)
-        if "," in components:  # stripped already
-            components = ", ".join(filter(None, map(str.strip, components.split(","))))
-        if summary or components:
-            mentions[number] = _complaint(record, number, published, summary, components, origin, clean, vehicles)
+            vehicles = ", ".join(dict.fromkeys(vehicle for product in products
+                                               if (vehicle := _vehicle(product, clean)) is not None))
+        severity = severities[record.crash, record.fire, record.numberOfInjuries, record.numberOfDeaths] if typed \
+            else _severity(record)
+        if vehicles and components and summary:  # the usual complaint, in one go
+            text = f"NHTSA complaint {number} ({vehicles}): {components}.\n{severity}\n{summary}" if severity \
+                else f"NHTSA complaint {number} ({vehicles}): {components}.\n{summary}"
+        else:
+            head = f"NHTSA complaint {number}" + (f" ({vehicles})" if vehicles else "") + (
+                f": {components}." if components else ".")
+            text = "\n".join(filter(None, (head, severity, summary)))
+        title = f"Complaint {number}: {components}" if components else f"Complaint {number}"
+        mentions[number] = Mention(
+            id=f"nhtsa-complaint:{number}", published_at=published,
+            text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+            source=name, kind=kind, brand=brand, lang=lang, url=COMPLAINT_URL + number,
+            title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS))
     return list(mentions.values())
 
 
-def _complaint(record: Complaint, number: str, published: datetime, summary: str, components: str,
-               origin: Origin, clean: Cleaner, named: dict[tuple[str, str, str], str | None]) -> Mention:
-    products = record.products
-    if len(products) == 1:
-        vehicles = _vehicle(products[0], clean, named) or ""
-    else:
-        vehicles = ", ".join(dict.fromkeys(vehicle for product in products
-                                           if (vehicle := _vehicle(product, clean, named)) is not None))
-    severity = _severity(record) if record.crash is True or record.fire is True or record.numberOfInjuries \
-        or record.numberOfDeaths else ""  # (no flag, no count: the common case, decided here)
-    if vehicles and components and summary and not severity:  # the usual complaint, in one go
-        text = f"NHTSA complaint {number} ({vehicles}): {components}.\n{summary}"
-    else:
-        head = f"NHTSA complaint {number}" + (f" ({vehicles})" if vehicles else "") + (
-            f": {components}." if components else ".")
-        text = "\n".join(filter(None, (head, severity, summary)))
-    title = f"Complaint {number}: {components}" if components else f"Complaint {number}"
-    return Mention(
-        id=f"nhtsa-complaint:{number}", published_at=published,
-        text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
-        source=origin.source, kind=origin.kind, brand=origin.brand, lang=origin.lang or "en",
-        url=COMPLAINT_URL + number,
-        title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS))
-
-
-def _vehicle(product: Product, clean: Cleaner, named: dict[tuple[str, str, str], str | None]) -> str | None:
-    """``make model year`` of a vehicle product (remembered in ``named`` when all three are strings)."""
+def _vehicle(product: Product, clean: Cleaner) -> str | None:
+    """``make model year`` of a vehicle product."""
     if product.type != "Vehicle":
         return None
-    make, model, year = product.productMake, product.productModel, product.productYear
-    if type(make) is not str or type(model) is not str or type(year) is not str:  # (1 == True == 1.0: no key)
-        return " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
-    key = (make, model, year)
-    if key not in named:
-        named[key] = " ".join(filter(None, (clean.line(make), clean.line(model), clean.line(year)))) or None
-    return named[key]
+    return " ".join(filter(None, (clean.line(product.productMake), clean.line(product.productModel),
+                                  clean.line(product.productYear)))) or None
+
+
+def _components(components: str) -> str:
+    """The cleaned list of component names, ``", "`` between them (empty names left out)."""
+    return ", ".join(filter(None, map(str.strip, components.split(",")))) if "," in components else components
 
 
 def _severity(record: Complaint) -> str:
     """``Crash, fire, 1 injured, 2 dead.`` from the complaint's flags and counts (empty when none)."""
-    parts = [word for flag, word in ((record.crash, "crash"), (record.fire, "fire")) if flag is True]
-    for count, word in ((number_of(record.numberOfInjuries), "injured"), (number_of(record.numberOfDeaths), "dead")):
-        if count:
-            parts.append(f"{count:.0f} {word}")
-    return (", ".join(parts).capitalize() + ".") if parts else ""
+    if record.crash is not True and record.fire is not True and not record.numberOfInjuries \
+            and not record.numberOfDeaths:  # the usual complaint
+        return ""
+    severity = _FLAGS[record.crash is True, record.fire is True]
+    injured, dead = record.numberOfInjuries, record.numberOfDeaths
+    if injured or dead:  # (a count is falsy when number_of() of it is)
+        counts = [f"{count} {word}" for count, word in ((_count(injured), "injured"), (_count(dead), "dead")) if count]
+        severity = ", ".join(filter(None, (severity, *counts)))  # a count starts with a digit: no capital
+    return f"{severity}." if severity else ""
+
+
+_FLAGS = {(False, False): "", (True, False): "Crash", (False, True): "Fire", (True, True): "Crash, fire"}
+"""The start of a severity, by (crash, fire) flag."""
+_EXACT = 2**53
+"""Integers below this are exact as floats, so ``str(n) == f"{float(n):.0f}"``."""
+
+
+def _count(value: Any) -> str:
+    """``f"{number_of(value):.0f}"``, ``""`` when that is no positive number (a count of people)."""
+    if type(value) is int and 0 <= value < _EXACT:  # the typed count
+        return str(value) if value else ""
+    number = number_of(value)
+    return f"{number:.0f}" if number else ""
 
 
 class NhtsaComplaintsCollector(NhtsaCollector):

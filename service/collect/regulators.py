@@ -89,37 +89,45 @@ def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
     records, typed = _RECALLS.decode(data)
     clean = Cleaner(data, memo=True, typed=typed)  # manufacturer names repeat on every record
     days = Memo(_nhtsa_day)
+    named = Memo(lambda vehicle: _vehicle(*vehicle, clean))  # a response is about a handful of vehicles
     campaigns: dict[str, tuple[Recall, datetime, list[str]]] = {}
     for record in records:
-        campaign, make, model, year = record.NHTSACampaignNumber, record.Make, record.Model, record.ModelYear
-        if clean.plain(f"{campaign}|{make}|{model}|{year}"):
-            campaign = campaign.strip() if campaign else ""
-            make, model, year = make.strip() if make else "", model.strip() if model else "", \
-                year.strip() if year else ""
-        else:
-            campaign, make, model, year = clean.line(campaign), clean.line(make), clean.line(model), clean.line(year)
-        vehicle = f"{make} {model} {year}" if make and model and year else " ".join(filter(None, (make, model, year)))
+        campaign = record.NHTSACampaignNumber
+        if type(campaign) is not str or not campaign.isalnum() or len(campaign) > MAX_FIELD_CHARS:
+            campaign = clean.line(campaign)  # (letters and digits only, the usual id, are plain)
         day = record.ReportReceivedDate
         published = days[day] if type(day) is str else _nhtsa_day(day)
         if not campaign or published is None:
             continue
+        key = (record.Make, record.Model, record.ModelYear)
+        vehicle = named[key] if typed else _vehicle(*key, clean)  # (typed: strings or None, so hashable)
         entry = campaigns.get(campaign)
         if entry is None:
-            entry = campaigns[campaign] = (record, published, [])  # type: ignore[assignment]
-        if vehicle and vehicle not in entry[2]:
+            campaigns[campaign] = (record, published, [vehicle] if vehicle else [])
+        elif vehicle and vehicle not in entry[2]:
             entry[2].append(vehicle)
     return _nhtsa_mentions(campaigns, Origin.of(source, kind=SourceKind.REGULATOR), clean)
 
+
+def _vehicle(make: Any, model: Any, year: Any, clean: Cleaner) -> str:
+    """``make model year`` of a recall record, without the missing parts."""
+    if clean.plain(f"{make}|{model}|{year}"):
+        make, model, year = make.strip() if make else "", model.strip() if model else "", year.strip() if year else ""
+    else:
+        make, model, year = clean.line(make), clean.line(model), clean.line(year)
+    return f"{make} {model} {year}" if make and model and year else " ".join(filter(None, (make, model, year)))
 
 
 def _nhtsa_mentions(campaigns: dict[str, tuple[Recall, datetime, list[str]]], origin: Origin,
                     clean: Cleaner) -> list[Mention]:
     """One mention per campaign, from its first record and every vehicle it was listed for."""
     name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang or "en"
+    authors = Memo(lambda manufacturer: clean.line(manufacturer) or "NHTSA")  # one manufacturer, mostly
+    typed = clean.typed
     mentions = []
     for campaign, (record, published, vehicles) in campaigns.items():
         component, summary, consequence, remedy = record.Component, record.Summary, record.Consequence, record.Remedy
-        if clean.plain("", f"{component}|{summary}|{consequence}|{remedy}"):
+        if clean.plain_texts(f"{component}|{summary}|{consequence}|{remedy}"):
             component, summary = component.strip() if component else "", summary.strip() if summary else ""
             consequence, remedy = consequence.strip() if consequence else "", remedy.strip() if remedy else ""
         else:
@@ -132,10 +140,12 @@ def _nhtsa_mentions(campaigns: dict[str, tuple[Recall, datetime, list[str]]], or
         else:
             text = _notice(campaign, named, component, summary, consequence, remedy)
         title = f"Recall {campaign}: {component}" if component else f"Recall {campaign}"
+        manufacturer = record.Manufacturer
         mentions.append(Mention(
             id=f"nhtsa:{campaign}", published_at=published,
             text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
-            source=name, kind=kind, brand=brand, lang=lang, author=clean.line(record.Manufacturer) or "NHTSA",
+            source=name, kind=kind, brand=brand, lang=lang,
+            author=authors[manufacturer] if typed else clean.line(manufacturer) or "NHTSA",
             url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
             title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS)))
     return mentions
