@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import logging
 import os
 import shutil
 import socket
@@ -121,3 +122,22 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[..., int]]:
     yield start
     for server in servers:
         _stop_redis_server(server)
+
+
+_CONFIGURED_LOGGERS = ("", "httpx", "httpcore", "apscheduler", "slack_sdk", "uvicorn.access")
+"""Loggers whose level ``service.logs.configure`` sets (``""``: the root, which also gets its handler)."""
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """A test that runs the CLI in-process configures logging (a JSON handler on the root, httpx quieted to
+    WARNING): undone afterwards, so that a later test's ``caplog`` sees what it expects."""
+    loggers = [logging.getLogger(name) for name in _CONFIGURED_LOGGERS]
+    saved = [(logger, logger.level, list(logger.handlers), logger.propagate) for logger in loggers]
+    yield
+    for logger, level, handlers, propagate in saved:
+        logger.setLevel(level)
+        logger.propagate = propagate
+        for handler in list(logger.handlers):
+            if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
+                logger.removeHandler(handler)
