@@ -241,11 +241,15 @@ class WordVectorBlock:
     """
 
     def __init__(self, spec: dict[str, Any], classes: int) -> None:
-        rows = np.asarray(spec["rows"])
+        keys, rows = np.asarray(spec["keys"]), np.asarray(spec["rows"])
         contributions = np.asarray(spec["contributions"], dtype=np.float64)
-        if contributions.shape[1:] != (classes,) or (len(rows) and rows.max() >= len(contributions)):
+        if keys.dtype != np.uint64 or rows.dtype.kind not in "iu" or not np.isfinite(contributions).all():
+            raise ModelError(f"vector block of types {keys.dtype} / {rows.dtype} (or with non-finite "
+                             "contributions) is not one `crisiswatch train` writes")
+        outside = len(rows) > 0 and (rows.min() < 0 or rows.max() >= len(contributions))
+        if contributions.shape[1:] != (classes,) or outside:
             raise ModelError(f"vector block of shape {contributions.shape} does not fit its word index")
-        self.index = VectorIndex(np.asarray(spec["keys"]), rows)
+        self.index = VectorIndex(keys, rows)
         self._table = np.column_stack([contributions, np.ones(len(contributions))])
 
     def sums(self, words: list[str]) -> np.ndarray:
@@ -324,7 +328,12 @@ class FastLinear:
                 char_rows.append(row)
             char_ptr.append(len(char_rows))
         if new_words:
-            self._fill(new_words, first)
+            try:
+                self._fill(new_words, first)
+            except BaseException:  # their rows were not written: a later batch must not read them
+                for word in new_words:
+                    del cache[word]
+                raise
         word_sums = gather(word_ids, word_ptr, self._word_table)
         char_sums = gather(char_rows, char_ptr, self._char_table)
         k = self._classes
@@ -360,6 +369,8 @@ class LanguageModel:
         intercept = np.asarray(parts["intercept"], dtype=np.float64)
         if coef.shape != (len(classes), featurizer.width) or intercept.shape != (len(classes),):
             raise ModelError(f"classifier shape {coef.shape} does not fit {featurizer.width} features")
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            raise ModelError("classifier coefficients are not all finite numbers")
         vectors = WordVectorBlock(parts["vectors"], len(classes)) if "vectors" in parts else None
         self._linear = FastLinear(featurizer, coef, intercept, vectors=vectors)
         self._labels = [Label(c) for c in classes]

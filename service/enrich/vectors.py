@@ -105,8 +105,10 @@ def read_vectors(path: Path) -> WordVectors:
         meta = json.loads(files["meta.json"]) if "meta.json" in files else {}
     except (OSError, zipfile.BadZipFile, ValueError, msgspec.DecodeError) as exc:
         raise VectorsError(f"cannot read word vectors from {path}: {exc}") from exc
-    if table.ndim != 2 or (key2row and max(key2row.values()) >= len(table)):
-        raise VectorsError(f"{path}: key2row points past the {len(table)} vector rows")
+    if table.ndim != 2 or (key2row and (max(key2row.values()) >= len(table) or min(key2row.values()) < 0)):
+        raise VectorsError(f"{path}: key2row points outside the {len(table)} vector rows")
+    if not isinstance(strings, list) or not all(isinstance(text, str) for text in strings):
+        raise VectorsError(f"{path}: strings.json is not a list of strings")
     rows = {text: key2row[key] for text in strings if (key := spacy_key(text)) in key2row}
     digest = hashlib.sha256()
     for file_name in _VOCAB_FILES:
