@@ -145,3 +145,38 @@ def test_regulator_options() -> None:
     ]
     assert check_options("rappelconso", {"limit": 500}) == [
         ("limit", 'option "limit" must be between 1 and 100, not 500')]
+
+
+_PIECE = st.lists(st.sampled_from(["A", "B", " ", "  ", ".", "<", "&", "&amp;", "\n", "\u00e9", "\u00a0", "\x1f",
+                                    "\u2028", ":"]), max_size=8).map("".join)
+
+
+@settings(max_examples=400, deadline=None)
+@given(fields=st.lists(_PIECE, min_size=4, max_size=4), campaign=st.sampled_from(["10V017000", "10V017000-57", "10V 1",
+                                                                               "10V<1", "10V&1", "10V\u00e91", "-"]),
+       make=st.sampled_from(["TOYOTA", "", " A "]), escaped=st.booleans(), again=st.booleans())
+def test_nhtsa_notice_tested_whole_is_the_notice_of_the_cleaned_fields(
+        fields: list[str], campaign: str, make: str, escaped: bool, again: bool) -> None:
+    """The usual notice is put together from the fields as decoded and tested once (typed payloads
+    vouched ASCII-printable only); it must equal what cleaning each field gives (the lenient path),
+    with spaces, markup, entities, controls and non-ASCII at the fields' edges and inside them."""
+    component, summary, consequence, remedy = fields
+    record = {"NHTSACampaignNumber": campaign, "ReportReceivedDate": "21/01/2010", "Make": make, "Model": "CAMRY",
+              "ModelYear": "2010", "Component": component, "Summary": summary, "Consequence": consequence,
+              "Remedy": remedy, "Manufacturer": "Toyota Motor Engineering & Manufacturing"}
+    records = [record, {**record, "Model": "RAV4"}] if again else [record]  # again: the mention is made again
+    typed = json.dumps({"results": records}, ensure_ascii=escaped).encode()
+    lenient = json.dumps({"results": [*records, 0]}, ensure_ascii=escaped).encode()
+    assert _RECALLS.decode(typed)[1] and not _RECALLS.decode(lenient)[1]
+    mentions = parse_nhtsa_recalls(typed, source=source("nhtsa"))
+    assert mentions == parse_nhtsa_recalls(lenient, source=source("nhtsa"))
+    assert len(mentions) == 1 and mentions[0].text.partition(")")[0].endswith("RAV4 2010") == again
+
+
+def test_nhtsa_usual_notice_of_plain_fields() -> None:
+    record = json.loads(NHTSA)["results"][1]
+    payload = json.dumps({"results": [{**record, "NHTSACampaignNumber": "09V388000-7", "Component": "AIR BAGS",
+                                       "Summary": "S.", "Consequence": "C.", "Remedy": "R."}]}).encode()
+    [mention] = parse_nhtsa_recalls(payload, source=source("nhtsa"))
+    assert mention.text == "NHTSA recall 09V388000-7 (TOYOTA CAMRY 2010): AIR BAGS.\nS.\nConsequence: C.\nRemedy: R."
+    assert mention.title == "Recall 09V388000-7: AIR BAGS" and mention.id == "nhtsa:09V388000-7"

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.collect.base import (
+    _DOUBLE_SPACE,
     MAX_FIELD_CHARS,
     MAX_TEXT_CHARS,
     CollectResult,
@@ -84,29 +85,94 @@ def nhtsa_results(what: str) -> Callable[[Any], list[Any]]:
 _RECALLS = ItemDecoder(Recall, "results", lenient=nhtsa_results("NHTSA response"), what="NHTSA response")
 
 
+_NONE = object()
+"""Equal to no field's value."""
+
+
 def parse_nhtsa_recalls(data: bytes, *, source: SourceConfig) -> list[Mention]:
-    """Mentions of the recall campaigns in a ``recallsByVehicle`` response (one per campaign)."""
+    """Mentions of the recall campaigns in a ``recallsByVehicle`` response (one per campaign).
+
+    One pass: each campaign's mention is made from its first record; the rare campaign listed again
+    for another vehicle has its mention made again, naming every vehicle, once all are known.
+    """
     records, typed = _RECALLS.decode(data)
     clean = Cleaner(data, memo=True, typed=typed)  # manufacturer names repeat on every record
+    origin = Origin.of(source, kind=SourceKind.REGULATOR)
     days = Memo(_nhtsa_day)
     named = Memo(lambda vehicle: _vehicle(*vehicle, clean))  # a response is about a handful of vehicles
-    campaigns: dict[str, tuple[Recall, datetime, list[str]]] = {}
+    authors = Memo(lambda manufacturer: clean.line(manufacturer) or "NHTSA")  # one manufacturer, mostly
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang or "en"
+    vouched = typed and clean.ascii_ok  # (typed: each field a str or None)
+    mentions: list[Mention] = []
+    at: dict[str, int] = {}  # campaign -> its mention's index in ``mentions``
+    firsts: list[Recall] = []  # per mention: the record it was made of
+    more: dict[str, list[str]] = {}  # campaigns listed for several vehicles: all of them, in order
+    last: tuple[object, object, object] = (_NONE, _NONE, _NONE)  # the previous typed record's vehicle ...
+    last_vehicle = ""  # ... named
     for record in records:
         campaign = record.NHTSACampaignNumber
-        if type(campaign) is not str or not campaign.isalnum() or len(campaign) > MAX_FIELD_CHARS:
-            campaign = clean.line(campaign)  # (letters and digits only, the usual id, are plain)
+        if type(campaign) is not str or len(campaign) > MAX_FIELD_CHARS or not (campaign.isalnum() or (
+                vouched and campaign.isascii() and " " not in campaign and "<" not in campaign
+                and "&" not in campaign)):
+            campaign = clean.line(campaign)  # (the usual id, letters and digits, is plain; so is any vouched
+            # ASCII string without spaces, "<" and "&", which is printable and its own strip())
         day = record.ReportReceivedDate
         published = days[day] if type(day) is str else _nhtsa_day(day)
         if not campaign or published is None:
             continue
-        key = (record.Make, record.Model, record.ModelYear)
-        vehicle = named[key] if typed else _vehicle(*key, clean)  # (typed: strings or None, so hashable)
-        entry = campaigns.get(campaign)
-        if entry is None:
-            campaigns[campaign] = (record, published, [vehicle] if vehicle else [])
-        elif vehicle and vehicle not in entry[2]:
-            entry[2].append(vehicle)
-    return _nhtsa_mentions(campaigns, Origin.of(source, kind=SourceKind.REGULATOR), clean)
+        make, model, year = record.Make, record.Model, record.ModelYear
+        if not typed:
+            vehicle = _vehicle(make, model, year, clean)
+        elif make != last[0] or model != last[1] or year != last[2]:  # (records of one vehicle follow each other)
+            last = (make, model, year)
+            vehicle = last_vehicle = named[last]  # (typed: strings or None, so hashable)
+        else:
+            vehicle = last_vehicle
+        count = len(mentions)
+        index = at.setdefault(campaign, count)
+        if index != count:  # listed again
+            if vehicle:
+                _another_vehicle(more, campaign, vehicle, firsts[index], named if typed else None, clean)
+            continue
+        firsts.append(record)
+        component, summary, consequence, remedy = record.Component, record.Summary, record.Consequence, record.Remedy
+        if vouched and vehicle and component and summary and consequence and remedy:
+            # The usual notice, put together from the fields as decoded, then tested once: when it is
+            # ASCII (so each field is printable: ``vouched``), free of ``<``, ``&`` and double spaces
+            # (a space at the start of the component, consequence or remedy would make one after the
+            # template's ": "), and no field starts or ends with another space, each field is plain
+            # and its own strip(): this is the text made of the cleaned fields.
+            text = (f"NHTSA recall {campaign} ({vehicle}): {component}.\n{summary}\nConsequence: {consequence}\n"
+                    f"Remedy: {remedy}")
+            if text.isascii() and "<" not in text and "&" not in text and len(text) <= MAX_TEXT_CHARS \
+                    and summary[0] != " " and component[-1] != " " and summary[-1] != " " \
+                    and consequence[-1] != " " and remedy[-1] != " " and _DOUBLE_SPACE(text) is None:
+                title = f"Recall {campaign}: {component}"
+                mentions.append(Mention(
+                    id=f"nhtsa:{campaign}", published_at=published, text=text, source=name, kind=kind, brand=brand,
+                    lang=lang, author=authors[record.Manufacturer],
+                    url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
+                    title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS)))
+                continue
+        mentions.append(_nhtsa_mention(campaign, record, published, vehicle, origin, clean, authors))
+    for campaign, vehicles in more.items():
+        index = at[campaign]
+        mentions[index] = _nhtsa_mention(campaign, firsts[index], mentions[index].published_at, ", ".join(vehicles),
+                                         origin, clean, authors)
+    return mentions
+
+
+def _another_vehicle(more: dict[str, list[str]], campaign: str, vehicle: str, first: Recall, named: Memo | None,
+                     clean: Cleaner) -> None:
+    """Adds ``vehicle`` to the vehicles of a campaign listed again (``more``), after the vehicle of
+    its ``first`` record (``named``: the typed records' memo, ``None`` for lenient ones)."""
+    vehicles = more.get(campaign)
+    if vehicles is None:
+        key = (first.Make, first.Model, first.ModelYear)
+        first_vehicle = named[key] if named is not None else _vehicle(*key, clean)
+        vehicles = more[campaign] = [first_vehicle] if first_vehicle else []
+    if vehicle not in vehicles:
+        vehicles.append(vehicle)
 
 
 def _vehicle(make: Any, model: Any, year: Any, clean: Cleaner) -> str:
@@ -118,37 +184,30 @@ def _vehicle(make: Any, model: Any, year: Any, clean: Cleaner) -> str:
     return f"{make} {model} {year}" if make and model and year else " ".join(filter(None, (make, model, year)))
 
 
-def _nhtsa_mentions(campaigns: dict[str, tuple[Recall, datetime, list[str]]], origin: Origin,
-                    clean: Cleaner) -> list[Mention]:
-    """One mention per campaign, from its first record and every vehicle it was listed for."""
-    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang or "en"
-    authors = Memo(lambda manufacturer: clean.line(manufacturer) or "NHTSA")  # one manufacturer, mostly
-    typed = clean.typed
-    mentions = []
-    for campaign, (record, published, vehicles) in campaigns.items():
-        component, summary, consequence, remedy = record.Component, record.Summary, record.Consequence, record.Remedy
-        if clean.plain_texts(f"{component}|{summary}|{consequence}|{remedy}"):
-            component, summary = component.strip() if component else "", summary.strip() if summary else ""
-            consequence, remedy = consequence.strip() if consequence else "", remedy.strip() if remedy else ""
-        else:
-            component, summary = clean.text(component), clean.text(summary)
-            consequence, remedy = clean.text(consequence), clean.text(remedy)
-        named = ", ".join(vehicles)
-        if named and component and summary and consequence and remedy:  # the usual notice, in one go
-            text = (f"NHTSA recall {campaign} ({named}): {component}.\n{summary}\nConsequence: {consequence}\n"
-                    f"Remedy: {remedy}")
-        else:
-            text = _notice(campaign, named, component, summary, consequence, remedy)
-        title = f"Recall {campaign}: {component}" if component else f"Recall {campaign}"
-        manufacturer = record.Manufacturer
-        mentions.append(Mention(
-            id=f"nhtsa:{campaign}", published_at=published,
-            text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
-            source=name, kind=kind, brand=brand, lang=lang,
-            author=authors[manufacturer] if typed else clean.line(manufacturer) or "NHTSA",
-            url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
-            title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS)))
-    return mentions
+def _nhtsa_mention(campaign: str, record: Recall, published: datetime, named: str, origin: Origin, clean: Cleaner,
+                   authors: Memo) -> Mention:
+    """The mention of a campaign, from its first record and the vehicles it was listed for (``named``)."""
+    component, summary, consequence, remedy = record.Component, record.Summary, record.Consequence, record.Remedy
+    if clean.plain_texts(f"{component}|{summary}|{consequence}|{remedy}"):
+        component, summary = component.strip() if component else "", summary.strip() if summary else ""
+        consequence, remedy = consequence.strip() if consequence else "", remedy.strip() if remedy else ""
+    else:
+        component, summary = clean.text(component), clean.text(summary)
+        consequence, remedy = clean.text(consequence), clean.text(remedy)
+    if named and component and summary and consequence and remedy:  # the usual notice, in one go
+        text = (f"NHTSA recall {campaign} ({named}): {component}.\n{summary}\nConsequence: {consequence}\n"
+                f"Remedy: {remedy}")
+    else:
+        text = _notice(campaign, named, component, summary, consequence, remedy)
+    title = f"Recall {campaign}: {component}" if component else f"Recall {campaign}"
+    manufacturer = record.Manufacturer
+    return Mention(
+        id=f"nhtsa:{campaign}", published_at=published,
+        text=text if len(text) <= MAX_TEXT_CHARS else cut(text, MAX_TEXT_CHARS),
+        source=origin.source, kind=origin.kind, brand=origin.brand, lang=origin.lang or "en",
+        author=authors[manufacturer] if clean.typed else clean.line(manufacturer) or "NHTSA",
+        url=f"https://www.nhtsa.gov/recalls?nhtsaId={campaign}",
+        title=title if len(title) <= MAX_FIELD_CHARS else cut(title, MAX_FIELD_CHARS))
 
 
 def _notice(campaign: str, named: str, component: str, summary: str, consequence: str, remedy: str) -> str:
