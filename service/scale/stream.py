@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
 import redis
 
 from service.domain import Mention, SourceKind
@@ -68,10 +70,25 @@ def encode(mention: Mention) -> str:
     """Every field of the mention, ``duplicate_of`` included (syndication marks survive the stream), as
     a JSON array in :data:`_FIELDS` order, the time in microseconds since the epoch (compact and fast
     both ways: producers and workers encode and decode every mention)."""
+    return encode_bytes(mention).decode()
+
+
+_JSON = msgspec.json.Encoder()
+
+
+def encode_bytes(mention: Mention) -> bytes:
+    """:func:`encode` as UTF-8 (what goes over the wire), written by msgspec: the same values as
+    ``json.dumps`` once decoded; ``json.dumps`` itself for what msgspec would write otherwise (a NaN
+    or infinite reach or engagement, which it writes as ``null``; text it cannot encode)."""
     m = mention
-    return json.dumps([m.id, to_us(m.published_at), m.text, m.source, None if m.kind is None else str(m.kind),
-                       m.brand, m.lang, m.author, m.url, m.title, m.reach, m.engagement, m.duplicate_of],
-                      separators=(",", ":"), ensure_ascii=False)
+    values = [m.id, to_us(m.published_at), m.text, m.source, None if m.kind is None else str(m.kind),
+              m.brand, m.lang, m.author, m.url, m.title, m.reach, m.engagement, m.duplicate_of]
+    if (m.reach is None or math.isfinite(m.reach)) and (m.engagement is None or math.isfinite(m.engagement)):
+        try:
+            return _JSON.encode(values)
+        except (TypeError, ValueError, OverflowError, UnicodeError):
+            pass
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def decode_mention(data: str) -> Mention:
@@ -108,6 +125,7 @@ class MentionStream:
         self.name = keys.stream()
         self._add = client.register_script(_FENCED_ADD)
         self._watermark = client.register_script(_WATERMARK)
+        self._trim = client.register_script(_TRIM)
         self._fail = client.register_script(_FAIL)
         self._claim_from = "0-0"
 
@@ -126,7 +144,7 @@ class MentionStream:
         With ``fence`` (a lease value), raises :class:`NotLeader` unless that value holds the lease."""
         last = None
         for start in range(0, len(mentions), ADD_CHUNK):
-            payload = [encode(m) for m in mentions[start:start + ADD_CHUNK]]
+            payload = [encode_bytes(m) for m in mentions[start:start + ADD_CHUNK]]
             try:
                 last = self._add(keys=[self.name, self.keys.lease()], args=[fence or "", *payload])
             except redis.ResponseError as exc:
@@ -193,11 +211,9 @@ class MentionStream:
         return entry_id is None or parse_id(self.watermark()) > parse_id(entry_id)
 
     def trim(self) -> int:
-        """Delete the entries every group has acknowledged; return how many were deleted."""
-        mark = self.watermark()
-        if mark == "0-0":
-            return 0
-        return int(self.client.xtrim(self.name, minid=mark, approximate=False))
+        """Delete the entries every group has acknowledged; return how many were deleted (one round
+        trip: the watermark is read and the stream trimmed to it by one script)."""
+        return int(self._trim(keys=[self.name]))
 
     # -- poison entries ------------------------------------------------------------------------------
     def deliveries(self, entry_ids: Sequence[str], consumer: str) -> dict[str, int]:
@@ -255,7 +271,8 @@ return last
 
 # KEYS: stream. The smallest, over every group, of (its oldest pending entry, else the successor of its last
 # delivered entry); '0-0' when the stream or its groups do not exist.
-_WATERMARK = """
+_WATERMARK_OF = """
+local function watermark()
 if redis.call('EXISTS', KEYS[1]) == 0 then return '0-0' end
 local function parse(id)
   local ms, seq = string.match(id, '^(%d+)-(%d+)$')
@@ -279,6 +296,15 @@ for _, g in ipairs(redis.call('XINFO', 'GROUPS', KEYS[1])) do
   if not best or less(mark, best) then best = mark end
 end
 return best or '0-0'
+end
+"""
+_WATERMARK = _WATERMARK_OF + "return watermark()\n"
+
+# KEYS: stream. Trims it (XTRIM MINID, exact) to the watermark above; how many entries were deleted.
+_TRIM = _WATERMARK_OF + """
+local mark = watermark()
+if mark == '0-0' then return 0 end
+return redis.call('XTRIM', KEYS[1], 'MINID', mark)
 """
 
 # KEYS: stream, dead-letter stream, failures hash. ARGV: group, entry id, error, consumer, max failures, dead
