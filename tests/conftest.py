@@ -141,3 +141,6 @@ def _logging_as_it_was() -> Iterator[None]:
         for handler in list(logger.handlers):
             if handler not in handlers and not type(handler).__module__.startswith("_pytest"):
                 logger.removeHandler(handler)
+        for handler in handlers:  # pytest's own (--log-file, log_cli), which the configuration removed
+            if handler not in logger.handlers:
+                logger.addHandler(handler)

@@ -114,3 +114,11 @@ def test_strings_json_that_is_not_a_list_is_a_vectors_error(tmp_path: Path) -> N
     (folder / "vocab/strings.json").write_text("5")
     with pytest.raises(VectorsError, match="not a list of strings"):
         read_vectors(folder)
+
+
+def test_a_batch_failing_before_its_rows_are_written_leaves_no_cached_word() -> None:
+    expected = load_scorer().score("awful terrible recall", "en")
+    scorer = load_scorer()
+    with pytest.raises(TypeError):
+        scorer.score_many(["awful terrible recall", None], ["en", "en"])  # type: ignore[list-item]
+    assert scorer.score("awful terrible recall", "en") == expected

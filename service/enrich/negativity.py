@@ -314,26 +314,26 @@ class FastLinear:
         cache, word_terms = self._cache, self._featurizer.word_terms
         new_words: list[str] = []
         dense: list[list[float]] = []
-        for text in texts:
-            lowered = normalize_text(text).lower()
-            ids, scores = word_terms(lowered)
-            word_ids += ids
-            dense.append(scores)
-            word_ptr.append(len(word_ids))
-            for word in lowered.split():
-                row = cache.get(word)
-                if row is None:
-                    row = cache[word] = first + len(new_words)
-                    new_words.append(word)
-                char_rows.append(row)
-            char_ptr.append(len(char_rows))
-        if new_words:
-            try:
+        try:
+            for text in texts:
+                lowered = normalize_text(text).lower()
+                ids, scores = word_terms(lowered)
+                word_ids += ids
+                dense.append(scores)
+                word_ptr.append(len(word_ids))
+                for word in lowered.split():
+                    row = cache.get(word)
+                    if row is None:
+                        row = cache[word] = first + len(new_words)
+                        new_words.append(word)
+                    char_rows.append(row)
+                char_ptr.append(len(char_rows))
+            if new_words:
                 self._fill(new_words, first)
-            except BaseException:  # their rows were not written: a later batch must not read them
-                for word in new_words:
-                    del cache[word]
-                raise
+        except BaseException:  # the new words' rows were not written: a later batch must not read them
+            for word in new_words:
+                del cache[word]
+            raise
         word_sums = gather(word_ids, word_ptr, self._word_table)
         char_sums = gather(char_rows, char_ptr, self._char_table)
         k = self._classes

@@ -277,9 +277,9 @@ class Scheduler:
         self.jobs: Any = None
         """The APScheduler running the collections (set by :func:`run_scheduler`; a reload reschedules them)."""
         self.retry_reload: Callable[[], None] | None = None
-        """Reads the configuration file again and reloads it (set by :func:`run_scheduler`, serialised with
-        SIGHUP's reloads): a held-back reload is redone from the file as it is then, never from a copy
-        an operator may have replaced since."""
+        """Asks for the configuration file to be read again and reloaded (set by :func:`run_scheduler`: it
+        wakes the reload thread, as SIGHUP does): a held-back reload is redone from the file as it is
+        then, never from a copy an operator may have replaced since."""
         self.pending_reload = False
         """A reload was held back because the store refused the checkpoint: redone after the next good tick."""
         self.runner = self._runner(config)
@@ -491,7 +491,10 @@ def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: M
                 runtime.config = new
                 _reloaded(new)
 
-    role.retry_reload = reload
+    # A held-back reload is redone on the reload thread, as if SIGHUP came: never inside the tick job, where
+    # rescheduling the collectors would wait on APScheduler's lock, which a shutdown holds while it waits
+    # for that very job.
+    role.retry_reload = reload_asked.set
 
     _reload_when_asked(reload_asked, stop, reload, "scheduler")
     log.info("scheduler %s started (%s the lease): %d sources", role.lease.holder,
