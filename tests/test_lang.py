@@ -128,3 +128,14 @@ def test_unreadable_language_model_is_refused(tmp_path: Path) -> None:
         LanguageIdentifier(broken)
     with pytest.raises(LanguageModelError, match="cannot load language model"):
         LanguageIdentifier(tmp_path / "absent.ftz")
+
+
+def test_a_batch_that_fails_leaves_no_token_cached_without_its_row() -> None:
+    from service.enrich.lang import LanguageIdentifier
+
+    texts = ["le rappel des freins inquiète les conducteurs", "the brake recall worries drivers"]
+    expected = LanguageIdentifier().detect_many(texts)
+    identifier = LanguageIdentifier()
+    with pytest.raises(AttributeError):
+        identifier.detect_many([*texts, None])  # type: ignore[list-item]
+    assert identifier.detect_many(texts) == expected

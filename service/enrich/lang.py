@@ -151,18 +151,23 @@ class LanguageIdentifier:
         new: list[str] = []
         rows: list[int] = []
         pointers = [0]
-        for text in texts:
-            for token in text.split():
-                row = cache.get(token)
-                if row is None:
-                    row = cache[token] = first + len(new)
-                    new.append(token)
-                rows.append(row)
-            pointers.append(len(rows))
-        if new:
-            needed = first + len(new)
-            self._table = with_room(self._table, first, needed)
-            self._table[first:needed] = [self._token_row(token) for token in new]
+        try:
+            for text in texts:
+                for token in text.split():
+                    row = cache.get(token)
+                    if row is None:
+                        row = cache[token] = first + len(new)
+                        new.append(token)
+                    rows.append(row)
+                pointers.append(len(rows))
+            if new:
+                needed = first + len(new)
+                self._table = with_room(self._table, first, needed)
+                self._table[first:needed] = [self._token_row(token) for token in new]
+        except BaseException:  # the new tokens' rows were not written: a later batch must not read them
+            for token in new:
+                del cache[token]
+            raise
         if len(texts) <= _SMALL_BATCH:  # cheaper than building a sparse matrix
             return np.array([self._table[rows[a:b]].sum(axis=0) for a, b in itertools.pairwise(pointers)])
         return gather(rows, pointers, self._table)
