@@ -474,7 +474,7 @@ def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: M
     jobs.start()
     role.schedule_collectors(jobs)
 
-    reloading = threading.Lock()  # SIGHUP's thread and a tick redoing a held-back reload: one at a time
+    reloading = threading.Lock()  # one reload at a time (SIGHUP and held-back reloads share the reload thread)
 
     def reload() -> None:
         with reloading:
