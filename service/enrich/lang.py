@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from service.enrich.lid_model import FastTextLid, LidFormatError
-from service.enrich.rows import gather, with_room
+from service.enrich.rows import forgotten_on_failure, gather, with_room
 
 UNDETERMINED = "und"
 _NOISE = re.compile(r"https?://\S+|www\.\S+|@\w+|#|\\u[0-9a-fA-F]{4}")
@@ -151,7 +151,7 @@ class LanguageIdentifier:
         new: list[str] = []
         rows: list[int] = []
         pointers = [0]
-        try:
+        with forgotten_on_failure(cache, new):
             for text in texts:
                 for token in text.split():
                     row = cache.get(token)
@@ -164,10 +164,6 @@ class LanguageIdentifier:
                 needed = first + len(new)
                 self._table = with_room(self._table, first, needed)
                 self._table[first:needed] = [self._token_row(token) for token in new]
-        except BaseException:  # the new tokens' rows were not written: a later batch must not read them
-            for token in new:
-                del cache[token]
-            raise
         if len(texts) <= _SMALL_BATCH:  # cheaper than building a sparse matrix
             return np.array([self._table[rows[a:b]].sum(axis=0) for a, b in itertools.pairwise(pointers)])
         return gather(rows, pointers, self._table)

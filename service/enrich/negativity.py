@@ -44,7 +44,7 @@ import scipy.sparse as sp
 
 from service.domain import Label, Score
 from service.enrich.lang import UNDETERMINED, detect_languages
-from service.enrich.rows import gather, with_room
+from service.enrich.rows import forgotten_on_failure, gather, with_room
 from service.enrich.vectors import VectorIndex
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "models" / "negativity.skops"
@@ -314,7 +314,7 @@ class FastLinear:
         cache, word_terms = self._cache, self._featurizer.word_terms
         new_words: list[str] = []
         dense: list[list[float]] = []
-        try:
+        with forgotten_on_failure(cache, new_words):
             for text in texts:
                 lowered = normalize_text(text).lower()
                 ids, scores = word_terms(lowered)
@@ -330,10 +330,6 @@ class FastLinear:
                 char_ptr.append(len(char_rows))
             if new_words:
                 self._fill(new_words, first)
-        except BaseException:  # the new words' rows were not written: a later batch must not read them
-            for word in new_words:
-                del cache[word]
-            raise
         word_sums = gather(word_ids, word_ptr, self._word_table)
         char_sums = gather(char_rows, char_ptr, self._char_table)
         k = self._classes

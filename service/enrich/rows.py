@@ -7,6 +7,9 @@ texts becomes a list of row ids per text, summed in one sparse matrix product.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -33,6 +36,18 @@ def _kernel_works() -> bool:
 
 if not _kernel_works():  # pragma: no cover - depends on the installed scipy
     _matvecs = None
+
+
+@contextmanager
+def forgotten_on_failure(cache: dict[str, int], new: list[str]) -> Iterator[None]:
+    """Around a batch that caches ``new`` tokens before their rows are written: if it fails anywhere,
+    they are removed from ``cache``, so that a later batch never reads rows that were not written."""
+    try:
+        yield
+    except BaseException:
+        for token in new:
+            del cache[token]
+        raise
 
 
 def with_room(table: np.ndarray, used: int, needed: int) -> np.ndarray:
