@@ -250,9 +250,7 @@ class Runtime:
         old = self.runner
         self.runner = self._runner(config)
         if self.scheduler is not None:
-            for job in self.scheduler.get_jobs():
-                if job.id.startswith("collect:"):
-                    job.remove()
+            old.unschedule(self.scheduler)
             self.schedule_collectors(self.scheduler)
         threading.Thread(target=self._close_later, args=(old,), name="close-runner", daemon=True).start()
 

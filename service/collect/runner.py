@@ -301,6 +301,13 @@ class CollectionRunner:
             ids.append(job.id)
         return ids
 
+    @staticmethod
+    def unschedule(scheduler: Any) -> None:
+        """Remove every collection job :meth:`schedule` added (a reload schedules its new runner's)."""
+        for job in scheduler.get_jobs():
+            if job.id.startswith("collect:"):
+                job.remove()
+
     def close(self) -> None:
         """Close the HTTP clients this runner created."""
         with self._lock:

@@ -336,9 +336,7 @@ class Scheduler:
         if _runner_inputs(config) != _runner_inputs(old_config):
             old_runner, self.runner = self.runner, self._runner(config)
             if self.jobs is not None:
-                for job in self.jobs.get_jobs():
-                    if job.id.startswith("collect:"):
-                        job.remove()
+                old_runner.unschedule(self.jobs)
                 self.schedule_collectors(self.jobs)
             closer = threading.Timer(60.0, old_runner.close)  # a collection still running finishes first
             closer.daemon = True
@@ -474,22 +472,19 @@ def _run_scheduler(config: Config, stop: threading.Event, clock: Clock, given: M
     jobs.start()
     role.schedule_collectors(jobs)
 
-    reloading = threading.Lock()  # one reload at a time (SIGHUP and held-back reloads share the reload thread)
-
-    def reload() -> None:
-        with reloading:
-            new = reread_config(role.config)
-            if new is None:
-                return
-            try:
-                done = role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True,
-                                                                                                 slack=True))
-            except Exception as exc:  # a model or lexicon that does not load: keep running as is
-                _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
-                return
-            if done:
-                runtime.config = new
-                _reloaded(new)
+    def reload() -> None:  # on the reload thread only: one at a time
+        new = reread_config(role.config)
+        if new is None:
+            return
+        try:
+            done = role.reload(new, dict(given) if given is not None else build_notifiers(new, console=True,
+                                                                                             slack=True))
+        except Exception as exc:  # a model or lexicon that does not load: keep running as is
+            _not_reloaded(role.config, f"{type(exc).__name__}: {exc}")
+            return
+        if done:
+            runtime.config = new
+            _reloaded(new)
 
     # A held-back reload is redone on the reload thread, as if SIGHUP came: never inside the tick job, where
     # rescheduling the collectors would wait on APScheduler's lock, which a shutdown holds while it waits
