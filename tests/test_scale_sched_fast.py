@@ -12,7 +12,8 @@ import pytest
 
 from service.domain import Bucket, Mention, SourceKind
 from service.scale.stream import decode_mention, encode, encode_bytes
-from service.store.redis import RedisStore, _state_json
+from service.store import state_json
+from service.store.redis import RedisStore
 
 T0 = datetime(2024, 11, 18, 6, 0, tzinfo=UTC)
 
@@ -64,15 +65,15 @@ STATES: list[dict[str, Any]] = [
 
 @pytest.mark.parametrize("state", STATES)
 def test_states_read_back_as_json_dumps_wrote_them(state: dict[str, Any]) -> None:
-    fast, plain = json.loads(_state_json(state)), json.loads(json.dumps(state, separators=(",", ":")))
+    fast, plain = json.loads(state_json(state)), json.loads(json.dumps(state, separators=(",", ":")))
     assert json.dumps(fast, sort_keys=True) == json.dumps(plain, sort_keys=True)  # NaN-safe comparison
 
 
 def test_a_state_json_cannot_write_still_raises() -> None:
     with pytest.raises(TypeError):
-        _state_json({"when": {1, 2}})  # msgspec would write a list: refused, as json.dumps does
+        state_json({"when": {1, 2}})  # msgspec would write a list: refused, as json.dumps does
     with pytest.raises(TypeError):
-        _state_json({"when": T0})
+        state_json({"when": T0})
 
 
 def test_prefetch_reuses_an_hour_only_while_it_is_unchanged(clean_redis_url: str) -> None:

@@ -13,11 +13,13 @@ from enum import Enum
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+import msgspec
+
 from service.clock import ensure_utc
 from service.store.base import Silence, Store, StoreError
 
 __all__ = ["DETECTOR_STATE_PREFIX", "Store", "StoreError", "brand_of_state", "detector_state_name", "expired",
-           "from_us", "open_store", "record_from_json", "record_to_json", "to_us"]
+           "from_us", "open_store", "record_from_json", "record_to_json", "state_json", "to_us"]
 
 T = TypeVar("T")
 
@@ -171,3 +173,22 @@ def split_prefix(url: str) -> tuple[str, str | None]:
     prefixes = [v for k, v in query if k == "prefix"]
     rest = [(k, v) for k, v in query if k != "prefix"]
     return urlunsplit(parts._replace(query=urlencode(rest))), (prefixes[-1] if prefixes else None)
+
+
+_STATE_JSON = msgspec.json.Encoder()
+_STATE_JSON_READ = msgspec.json.Decoder()
+
+
+def state_json(state: Mapping[str, Any]) -> str:
+    """``json.dumps`` of the state, compact, as both stores save it. Written through msgspec (several
+    times faster on the detectors' float histories, saved at every checkpoint) when that reads back
+    as the very same values; else (a NaN or an infinity, which msgspec writes as ``null``, a tuple, a
+    non-string key, a value msgspec does not take) by ``json.dumps`` itself."""
+    data = dict(state)
+    try:
+        fast = _STATE_JSON.encode(data)
+        if _STATE_JSON_READ.decode(fast) == data:
+            return fast.decode()
+    except (TypeError, ValueError, OverflowError, msgspec.DecodeError):
+        pass
+    return json.dumps(data, separators=(",", ":"))

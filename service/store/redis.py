@@ -27,7 +27,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
-import msgspec
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
@@ -42,6 +41,7 @@ from service.store import (
     from_us,
     record_from_json,
     record_to_json,
+    state_json,
     to_us,
 )
 from service.store.base import OutboxItem, Silence, StoreError
@@ -375,9 +375,9 @@ class RedisStore:
     def save_state(self, name: str, state: Mapping[str, Any]) -> None:
         deferred = getattr(self._local, "states", None)
         if deferred is not None:  # inside batch(): written when the batch ends
-            deferred[name] = _state_json(state)  # encoded now: later changes to ``state`` do not leak in
+            deferred[name] = state_json(state)  # encoded now: later changes to ``state`` do not leak in
             return
-        self._save_states({name: _state_json(state)})
+        self._save_states({name: state_json(state)})
 
     def _save_states(self, states: Mapping[str, str]) -> None:
         """Each state (JSON) with its brand's registration; several states in one round trip."""
@@ -717,25 +717,6 @@ class RedisStore:
         self._r.close()
         self._once.close()
         self._bin.close()
-
-
-_JSON = msgspec.json.Encoder()
-_JSON_READ = msgspec.json.Decoder()
-
-
-def _state_json(state: Mapping[str, Any]) -> str:
-    """``json.dumps`` of the state, compact. Written through msgspec (several times faster on the
-    detectors' float histories, which the scheduler saves every tick) when that reads back as the
-    very same values; else (a NaN or an infinity, which msgspec writes as ``null``, a tuple, a
-    non-string key, a value msgspec does not take) by ``json.dumps`` itself."""
-    data = dict(state)
-    try:
-        fast = _JSON.encode(data)
-        if _JSON_READ.decode(fast) == data:
-            return fast.decode()
-    except (TypeError, ValueError, OverflowError, msgspec.DecodeError):
-        pass
-    return json.dumps(data, separators=(",", ":"))
 
 
 def _digest(blob: bytes | None) -> str:

@@ -27,6 +27,7 @@ from service.store import (
     from_us,
     record_from_json,
     record_to_json,
+    state_json,
     to_us,
 )
 from service.store.base import OutboxItem, Silence, StoreError
@@ -291,7 +292,7 @@ class SQLiteStore:
 
     @_translated
     def save_state(self, name: str, state: Mapping[str, Any]) -> None:
-        value = json.dumps(dict(state), separators=(",", ":"))
+        value = state_json(state)
         with self._tx() as db:
             db.execute("INSERT OR REPLACE INTO state (name, value) VALUES (?, ?)", (name, value))
 
