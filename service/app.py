@@ -35,7 +35,7 @@ from service.enrich.enricher import Enricher
 from service.enrich.lexicon import load_lexicon
 from service.enrich.negativity import load_scorer
 from service.housekeeping import HOUSEKEEPING_EVERY
-from service.logs import redact, register_secrets
+from service.logs import register_secrets, safe_url
 from service.notify.base import Notifier
 from service.notify.console import ConsoleNotifier
 from service.notify.outbox import Dispatcher
@@ -241,11 +241,4 @@ class Service(Runtime):
             return 2
         return 0
 
-
-def safe_url(url: str) -> str:
-    """A store URL without its credentials (userinfo, or a password in the query)."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-    return redact(url)
 

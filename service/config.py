@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from service.detect.sensitivity import PRESETS, TUNABLE
 from service.domain import Severity, SourceKind
 from service.enrich.query import Query, QueryError, compile_query
+from service.logs import safe_url
 from service.yamlread import (
     ConfigError,
     ConfigErrors,
@@ -284,7 +285,7 @@ def _store_url(value: Any) -> str:
     url = _string(value)
     scheme = url.split("://", 1)[0].lower() if "://" in url else ""
     if url != ":memory:" and scheme not in ("sqlite", "redis", "rediss"):
-        raise ValueError(f"unsupported store URL {url!r}: use sqlite:///path.db, sqlite:///:memory:, "
+        raise ValueError(f"unsupported store URL {safe_url(url)!r}: use sqlite:///path.db, sqlite:///:memory:, "
                          "redis://host:6379/0 or rediss://...")
     return url
 

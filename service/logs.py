@@ -28,13 +28,16 @@ _PATTERNS = (
     re.compile(r"(?<=hooks\.slack\.com/services/)[A-Za-z0-9/_-]+"),
     re.compile(r"(?<=hooks\.slack\.com/triggers/)[A-Za-z0-9/_-]+"),
     re.compile(r"(?<=hooks\.slack\.com/workflows/)[A-Za-z0-9/_-]+"),
+    # a webhook path quoted without its host (http.client's InvalidURL message): /services/T…/B…/<secret>
+    re.compile(r"(?<=/services/)T[A-Z0-9]{6,}/B[A-Z0-9]{6,}/[A-Za-z0-9]+"),
     re.compile(r"(?i)(?<=bearer )[A-Za-z0-9._~+/=-]+"),
     # user:password@ in a URL, up to the last "@" before the host (a password may hold "@")
     re.compile(r"(?<=://)[^/\s:@]*:[^\s/]*(?=@[^@/\s]+(?:[/?#\s\"']|$))"),
 )
-_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|passwd|pwd|token|access_token|api_key|apikey|key|secret)=)"
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:[\w.-]*[_-])?(?:password|passwd|pwd|token|api_?key|key|secret|signature|sig)=)"
                            r"[^&#\s\"']+")
-"""Credentials in a query string (``redis://host/0?password=...``, ``?api_key=...``): the value is masked."""
+"""Credentials in a query string (``redis://host/0?password=...``, ``?api_key=...``, ``&client_secret=...``,
+``&x-api-key=...``): the value is masked."""
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 """Control characters (newline and tab kept): a logged value from outside (a brand name pushed to the
 ingest API) cannot forge a log line or send escape codes to a terminal."""
@@ -67,6 +70,14 @@ def redact(text: str) -> str:
     for pattern in _PATTERNS:
         text = pattern.sub(MASK, text)
     return _QUERY_SECRET.sub(r"\g<1>" + MASK, text)
+
+
+def safe_url(url: str) -> str:
+    """A store URL without its credentials (userinfo, or a password in the query), for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        url = f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
+    return redact(url)
 
 
 def _time(record: logging.LogRecord) -> str:

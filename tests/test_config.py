@@ -314,6 +314,11 @@ def test_a_store_url_crisiswatch_cannot_open_is_a_config_error(monkeypatch: pyte
         "sqlite:///:memory:, redis://host:6379/0 or rediss://..."]
     monkeypatch.setenv("CRISISWATCH_STORE", "rediss://:pw@redis.internal:6380/0")
     assert parse_config(MINIMAL).store == "rediss://:pw@redis.internal:6380/0"
+    # The error never quotes a password (``crisiswatch check`` prints it).
+    monkeypatch.setenv("CRISISWATCH_STORE", "valkey://:Hunter2Secret@cache.internal:6379/0")
+    assert errors_of(MINIMAL) == [
+        "environment: CRISISWATCH_STORE: unsupported store URL 'valkey://***@cache.internal:6379/0': use "
+        "sqlite:///path.db, sqlite:///:memory:, redis://host:6379/0 or rediss://..."]
 
 
 def test_a_missing_source_option_is_reported_at_the_source() -> None:

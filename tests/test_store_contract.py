@@ -530,6 +530,9 @@ def test_open_store_urls(tmp_path, monkeypatch) -> None:
     assert (tmp_path / "rel.db").exists() and (tmp_path / "abs.db").exists()
     with pytest.raises(ValueError, match="unsupported store URL 'postgres://x'"):
         open_store("postgres://x")
+    with pytest.raises(ValueError, match=r"unsupported store URL 'postgres://\*\*\*@db/x'") as refused:
+        open_store("postgres://admin:Hunter2Secret@db/x")
+    assert "Hunter2Secret" not in str(refused.value)
 
 
 def test_open_store_redis_url_with_prefix(clean_redis_url: str) -> None:

@@ -21,6 +21,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from service.clock import floor_time
 from service.detect.brand import BrandDetector
 from service.domain import Bucket, Incident
+from service.logs import redact
 
 if TYPE_CHECKING:
     from service.api.runtime import Runtime
@@ -148,7 +149,9 @@ def sources_health(runtime: Runtime) -> list[dict[str, Any]]:
                     "enabled": bool(source and source.enabled), "status": status,
                     "last_success": health.last_success.isoformat() if health.last_success else None,
                     "age_seconds": int((now - health.last_success).total_seconds()) if health.last_success else None,
-                    "consecutive_failures": health.consecutive_failures, "last_error": health.last_error,
+                    "consecutive_failures": health.consecutive_failures,
+                    # masked like the logs and the ops alerts: a server's error text may quote a key
+                    "last_error": redact(health.last_error) if health.last_error else None,
                     "mentions_per_hour": round(health.mentions_per_hour(now), 2),
                     "mentions_total": health.mentions_total})
     return out

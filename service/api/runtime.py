@@ -26,7 +26,7 @@ from service.collect.runner import CollectionRunner
 from service.config import Config, ConfigErrors, OpsConfig, load_config
 from service.domain import Alert, Mention
 from service.housekeeping import housekeep
-from service.logs import register_secrets
+from service.logs import redact, register_secrets
 from service.notify.base import Notifier
 from service.pipeline import IngestResult, Pipeline
 from service.store.base import Store, StoreError
@@ -277,10 +277,12 @@ class Runtime:
         ready = checks["store"] and checks["scheduler"] and checks["config"] and not checks["stopping"]
         self.metrics.ready.set(1 if ready else 0)
         result: dict[str, Any] = {"ready": ready, "checks": checks, "config": str(self.config_path)}
+        # Masked like the logs: a refused file's store URL or a server's error text may quote a secret, and
+        # the secrets of a file that did not load were never registered.
         if store_error:
-            result["store_error"] = store_error
+            result["store_error"] = redact(store_error)
         if self.last_reload_error:
-            result["last_reload_error"] = self.last_reload_error
+            result["last_reload_error"] = redact(self.last_reload_error)
         return result
 
     def snapshot(self) -> Snapshot:

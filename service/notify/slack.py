@@ -387,6 +387,9 @@ def delivery_error(exc: Exception) -> DeliveryError:
     (rate limits with their ``Retry-After``), an unreachable Slack as retryable, anything else not."""
     if isinstance(exc, SlackApiError):
         return _api_error(exc)
+    if isinstance(exc, http.client.InvalidURL):  # its message quotes the URL's path: a webhook's secret
+        return DeliveryError("the Slack URL cannot be sent (a space or control character in SLACK_WEBHOOK_URL, "
+                             "slack.webhook_url or SLACK_API_URL?)", retryable=False)
     if isinstance(exc, (OSError, http.client.HTTPException)):  # URLError, refused, reset, timeouts
         return DeliveryError(f"Slack unreachable: {_describe(exc)}", retryable=True)
     if isinstance(exc, SlackClientError):

@@ -16,6 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import msgspec
 
 from service.clock import ensure_utc
+from service.logs import safe_url
 from service.store.base import Silence, Store, StoreError
 
 __all__ = ["DETECTOR_STATE_PREFIX", "Store", "StoreError", "brand_of_state", "detector_state_name", "expired",
@@ -156,7 +157,7 @@ def open_store(url: str) -> Store:
 
         redis_url, prefix = split_prefix(url)
         return RedisStore(redis_url, prefix=prefix) if prefix is not None else RedisStore(redis_url)
-    raise ValueError(f"unsupported store URL {url!r}: expected sqlite:///path.db, sqlite:///:memory:, "
+    raise ValueError(f"unsupported store URL {safe_url(url)!r}: expected sqlite:///path.db, sqlite:///:memory:, "
                      ":memory:, redis://host:port/db or rediss://host:port/db")
 
 
