@@ -82,12 +82,20 @@ MAX_BRAND = 100
 """A brand is a name (alerts.yaml's brands, Redis key tags, Slack headlines): one short line."""
 
 
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""An unpaired UTF-16 surrogate: what a JSON ``\\ud800`` escape decodes to. Not Unicode: no store
+(SQLite, Redis, a log line in UTF-8) can write it."""
+_UNWANTED = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+
+
 def _clean(text: str) -> str:
-    """Drop NUL and other C0 control characters except tab and newline; cap the length."""
+    """Drop NUL and other C0 control characters except tab and newline, replace unpaired surrogates
+    (typically half an emoji cut by a JavaScript ``substring``) by U+FFFD; cap the length."""
     if len(text) > MAX_TEXT:
         text = text[:MAX_TEXT]
-    if any(ord(ch) < 32 and ch not in "\t\n\r" for ch in text):
-        text = "".join(ch for ch in text if ord(ch) >= 32 or ch in "\t\n\r")
+    if _UNWANTED.search(text) is not None:
+        text = _SURROGATE.sub("\ufffd", _CONTROL.sub("", text))
     return text
 
 
@@ -126,6 +134,8 @@ def mention_from_record(record: Any) -> Mention:
         mention_id = str(mention_id)
     if not isinstance(mention_id, str) or not mention_id.strip():
         raise RecordError("id: required non-empty string")
+    if (found := _SURROGATE.search(mention_id)) is not None:  # an id is not repaired: it would merge two ids
+        raise RecordError(f"id: holds an unpaired UTF-16 surrogate (\\u{ord(found.group()):04x}): not valid Unicode")
     text = record.get("text")
     if not isinstance(text, str):
         raise RecordError("text: required string")

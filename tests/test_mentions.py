@@ -60,6 +60,15 @@ def test_nul_bytes_and_control_characters_are_removed() -> None:
     assert mention.text == "brake failure\ttab"
 
 
+def test_unpaired_surrogates_are_replaced_in_text_and_refused_in_an_id() -> None:
+    mention = mention_from_record({**GOOD, "text": "recall \ud83d", "author": "a\udc00b", "source": "\ud800x"})
+    assert (mention.text, mention.author, mention.source) == ("recall \ufffd", "a\ufffdb", "\ufffdx")
+    with pytest.raises(RecordError, match="id: holds an unpaired UTF-16 surrogate"):
+        mention_from_record({**GOOD, "id": "m\udfff"})
+    with pytest.raises(RecordError, match="brand: expected a name"):
+        mention_from_record({**GOOD, "brand": "acme\ud800"})
+
+
 def write_lines(path: Path, lines: list[str]) -> None:
     data = ("\n".join(lines) + "\n").encode()
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)

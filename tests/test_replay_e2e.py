@@ -93,6 +93,23 @@ def test_malformed_lines_are_reported_and_skipped(tmp_path: Path, capsys: pytest
     assert f"{len(lines)} mentions replayed" in captured.out
 
 
+def test_unpaired_surrogates_never_stop_a_replay(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A ``\\udc00`` escape in an id skips that line; in the text it becomes U+FFFD and the mention counts
+    (neither may crash the store's write, as a surrogate did)."""
+    source = REPLAYS / "quiet_weeks" / "mentions.jsonl.gz"
+    lines = gzip.decompress(source.read_bytes()).decode().splitlines()[:300]
+    first, second = json.loads(lines[0]), json.loads(lines[1])
+    bad_id = json.dumps({**first, "id": "PLACEHOLDER"}).replace("PLACEHOLDER", "x\\udc00")
+    cut_text = json.dumps({**second, "id": "cut", "text": "PLACEHOLDER"}).replace("PLACEHOLDER", "recall \\ud83d")
+    broken = tmp_path / "surrogates.jsonl"
+    broken.write_text("\n".join([bad_id, cut_text, *lines[2:]]) + "\n")
+    status = main(["replay", str(broken), "--config", CONFIG])
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    assert f"{broken}:1: id: holds an unpaired UTF-16 surrogate (\\udc00): not valid Unicode" in captured.err
+    assert f"{len(lines) - 1} mentions replayed" in captured.out
+
+
 def test_missing_input_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["replay", "/nonexistent.jsonl", "--config", CONFIG]) == 2
     assert capsys.readouterr().err.strip() == "error: /nonexistent.jsonl: no such file"

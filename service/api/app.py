@@ -53,7 +53,8 @@ def create_app(runtime: Runtime) -> Starlette:
         Route("/v1/mentions", ingest_mentions, methods=["POST"]),
         Route("/slack/actions", slack_actions, methods=["POST"]),
         Route("/api/brands", dashboard.api_brands, methods=["GET"]),
-        Route("/api/brands/{brand}/series", dashboard.api_series, methods=["GET"]),
+        # "{brand:path}": a brand may hold a "/" (pushed mentions name it freely), decoded before routing
+        Route("/api/brands/{brand:path}/series", dashboard.api_series, methods=["GET"]),
         Route("/api/incidents", dashboard.api_incidents, methods=["GET"]),
         Route("/api/sources", dashboard.api_sources, methods=["GET"]),
         Mount("/static", StaticFiles(directory=dashboard.STATIC), name="static"),

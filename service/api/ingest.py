@@ -7,10 +7,17 @@ concatenated gzip stream is read; a truncated stream is refused). A bearer token
 in constant time; without a configured token every ingest is refused (503), never accepted openly.
 Each invalid record is reported with its line (NDJSON) or position (array, 1-based, also under
 ``line``) and the reason; the valid ones are ingested: ``202`` with accepted / rejected counts. A body
-that is neither is refused whole (``400``), as is a Content-Encoding other than gzip or identity
-(``415``). When the store is unreachable nothing is ingested: ``503`` with ``Retry-After``. In scaled-out
-mode (the HTTP of ``--role scheduler|worker``) the valid mentions are queued on the stream: ``202`` with
-``queued``. Decompression and parsing run in a worker thread, off the event loop.
+that is neither is refused whole (``400``), as is a Content-Encoding other than gzip or identity, a
+multipart form or a charset other than UTF-8 (``415``). When the store is unreachable nothing is ingested:
+``503`` with ``Retry-After``. In scaled-out mode (the HTTP of ``--role scheduler|worker``) the valid mentions
+are queued on the stream: ``202`` with ``queued``. Decompression and parsing run in a worker thread, off the
+event loop.
+
+Hostile records are refused one by one, never the body: an object naming a key twice (``{"id": "a", ...,
+"id": "b"}``, which a proxy or validator in front may read differently), and, as everywhere mentions are read
+(:func:`service.mentions.mention_from_record`), an ``id`` holding an unpaired UTF-16 surrogate (a
+``\\ud800`` escape: not Unicode, no store can write it); elsewhere such a surrogate, typically half an emoji
+cut by a JavaScript ``substring``, becomes U+FFFD and the record is kept.
 """
 
 from __future__ import annotations
@@ -44,6 +51,7 @@ GZIP_CHUNK = 1024
 gzip member; small pieces keep a body of many tiny members linear in time."""
 _GZIP_CODINGS = ("gzip", "x-gzip")
 _JSON_SPACE = " \t\r\n"
+_UTF8_NAMES = ("utf-8", "utf8", "us-ascii", "ascii")
 _MULTILINE = ("one JSON value is written over several lines (pretty-printed?): send one record per line "
               "(NDJSON, e.g. jq -c) or a JSON array of records")
 
@@ -73,9 +81,41 @@ class Parsed:
             self.errors.append({"line": line, "reason": reason})
 
 
+class _Repeated(dict[str, Any]):
+    """A decoded JSON object that named some keys more than once (``repeated``; the last value won)."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook``: the object as a dict, flagged when a key came twice (json keeps the last)."""
+    record = dict(pairs)
+    if len(record) == len(pairs):
+        return record
+    seen: set[str] = set()
+    repeated: dict[str, None] = {}  # in order of appearance
+    for key, _ in pairs:
+        if key in seen:
+            repeated[key] = None
+        seen.add(key)
+    flagged = _Repeated(record)
+    flagged.repeated = tuple(repeated)
+    return flagged
+
+
+_DECODER = json.JSONDecoder(object_pairs_hook=_object)
+
+
+def _refused(record: Any) -> str | None:
+    """Why a record is refused before the mention checks (a key named twice), or ``None``."""
+    if isinstance(record, _Repeated):
+        return f"duplicate key {json.dumps(record.repeated[0])[:60]} (a record names each field once)"
+    return None
+
+
 def _load_array(text: str) -> list[Any]:
     try:
-        records: list[Any] = json.loads(text)
+        records: list[Any] = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"invalid JSON array: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except (ValueError, RecursionError) as exc:
@@ -103,7 +143,7 @@ def _load_lines(text: str, parsed: Parsed) -> list[tuple[int, Any]]:
         if not line.strip(_JSON_SPACE):
             continue
         try:
-            numbered.append((number, json.loads(line)))
+            numbered.append((number, _DECODER.decode(line)))
         except (ValueError, RecursionError) as exc:
             if first and _spans_lines(text.lstrip(_JSON_SPACE)):
                 raise ValueError(_MULTILINE) from None
@@ -123,6 +163,10 @@ def parse_body(text: str) -> Parsed:
     else:
         numbered = _load_lines(text, parsed)
     for number, record in numbered:
+        refused = _refused(record)
+        if refused is not None:
+            parsed.reject(number, refused)
+            continue
         try:
             parsed.mentions.append(mention_from_record(record))
         except RecordError as exc:
@@ -193,9 +237,13 @@ def _content_codings(header: str) -> list[str]:
 
 async def read_limited(request: Request, limit: int | None = None) -> bytes:
     """The request body, refused past ``limit`` bytes (default :data:`MAX_BODY`; declared or streamed,
-    and once decompressed: :class:`BodyTooLarge`). Content-Encoding gzip or identity only, else
-    :class:`BodyError` with status 415; gzip is inflated in a worker thread."""
+    and once decompressed: :class:`BodyTooLarge`). Content-Encoding gzip or identity only, and no Content-Type
+    :func:`content_type_problem` refuses, else :class:`BodyError` with status 415; gzip is inflated in a
+    worker thread."""
     limit = MAX_BODY if limit is None else limit
+    refused = content_type_problem(request.headers.get("content-type", ""))
+    if refused is not None:
+        raise BodyError(refused, status=415)
     encoding = request.headers.get("content-encoding", "")
     codings = _content_codings(encoding)
     if len(codings) > 1 or (codings and codings[0] not in _GZIP_CODINGS):
@@ -213,6 +261,22 @@ async def read_limited(request: Request, limit: int | None = None) -> bytes:
     if codings:
         body = await run_in_threadpool(gunzip, body, limit)
     return body
+
+
+def content_type_problem(header: str) -> str | None:
+    """Why a Content-Type is refused (415), or ``None``: any JSON or text type is read (``curl -d`` sends
+    ``application/x-www-form-urlencoded``), but not a multipart form, whose boundary and part header lines
+    are not records, nor a charset other than UTF-8."""
+    media, _, params = header.partition(";")
+    if media.strip().lower().startswith("multipart/"):
+        return ("a multipart form is not read: send the file itself as the body, e.g. curl --data-binary "
+                "@mentions.ndjson -H 'Content-Type: application/x-ndjson'")
+    for param in params.split(";"):
+        name, _, value = param.partition("=")
+        charset = value.strip().strip('"').lower()
+        if name.strip().lower() == "charset" and charset not in _UTF8_NAMES:
+            return f"charset {charset[:40]!r} is not read: send UTF-8 (iconv -t UTF-8)"
+    return None
 
 
 def _error(status: int, message: str, **headers: str) -> JSONResponse:

@@ -24,6 +24,8 @@ from service.store.base import OutboxItem
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_SOURCE_LABELS = 200
+MAX_LABEL_LENGTH = 100
+"""Characters kept of a pushed source name in its label (a brand is at most as long)."""
 LATENCY_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 log = logging.getLogger(__name__)
 
@@ -157,7 +159,9 @@ class ServiceMetrics:
 
     def _source_label(self, source: str) -> str:
         """Pushed mentions name their source freely: past :data:`MAX_SOURCE_LABELS` distinct names,
-        new ones are counted under ``other`` so that a client cannot blow up the series count."""
+        new ones are counted under ``other`` so that a client cannot blow up the series count, and a name
+        is cut to :data:`MAX_LABEL_LENGTH` characters so that it cannot blow up the scrape's size."""
+        source = source[:MAX_LABEL_LENGTH]
         with self._labels_lock:
             if source in self._sources or len(self._sources) < MAX_SOURCE_LABELS:
                 self._sources.add(source)

@@ -55,7 +55,8 @@ def openapi_document() -> dict[str, Any]:
                                  "or no valid record"),
             "401": _json(_ERROR, "missing or wrong bearer token"),
             "413": _json(_ERROR, "body too large"),
-            "415": _json(_ERROR, "unsupported Content-Encoding (gzip or identity only)"),
+            "415": _json(_ERROR, "unsupported Content-Encoding (gzip or identity only), a multipart form, or a "
+                                 "charset other than UTF-8"),
             "503": _json(_ERROR, "ingest disabled: no token configured, or store unreachable (Retry-After)"),
         },
     }

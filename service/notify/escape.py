@@ -112,7 +112,7 @@ def _mrkdwn_tokens(cleaned: str) -> Iterator[str]:
 
 def link_url(url: str | None) -> str | None:
     """``url`` made safe for Slack's ``<url|label>`` syntax, or ``None`` when it is not a usable
-    http(s) URL (other schemes, no valid host, credentials in it, bad port, too long).
+    http(s) URL (other schemes, no valid host, credentials in it, bad port, too long, not encodable).
 
     The host is rebuilt from its validated ASCII form; characters that could end the link (``|``,
     ``<``, ``>``), spaces, quotes, non-ASCII and controls in the rest are percent-encoded; ``&``
@@ -135,7 +135,10 @@ def link_url(url: str | None) -> str | None:
         return None
     netloc = host if port is None else f"{host}:{port}"
     safe = "/?:@&=+$,;%#!~*'()[]-._"
-    path, query, fragment = (quote(part, safe=safe) for part in (parts.path, parts.query, parts.fragment))
+    try:
+        path, query, fragment = (quote(part, safe=safe) for part in (parts.path, parts.query, parts.fragment))
+    except UnicodeEncodeError:  # an unpaired surrogate (half an emoji) has no UTF-8 form to percent-encode
+        return None
     return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment)).replace("&", "&amp;")
 
 
