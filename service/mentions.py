@@ -80,6 +80,8 @@ _LANG = re.compile(r"[a-z]{2,3}(?:[-_][a-z0-9]{2,8})*")
 """An ISO 639 language code, optionally with a region or script (``fr``, ``en-US``, ``pt_BR``)."""
 MAX_BRAND = 100
 """A brand is a name (alerts.yaml's brands, Redis key tags, Slack headlines): one short line."""
+MAX_SOURCE = 200
+"""A source is a name too, counted in every bucket it appears in (and a metrics label): longer is cut."""
 
 
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -160,8 +162,9 @@ def mention_from_record(record: Any) -> Mention:
     brand = record.get("brand")
     if isinstance(brand, str) and (len(brand) > MAX_BRAND or not brand.isprintable()):
         raise RecordError(f"brand: expected a name of at most {MAX_BRAND} printable characters on one line")
+    source = strings["source"][:MAX_SOURCE].rstrip() if strings["source"] else None
     return Mention(id=mention_id.strip()[:512], published_at=published_at, text=_clean(text), kind=kind,
-                   source=strings["source"], brand=strings["brand"].lower() if strings["brand"] else None,
+                   source=source, brand=strings["brand"].lower() if strings["brand"] else None,
                    lang=lang, author=strings["author"], url=strings["url"], title=strings["title"],
                    reach=_number(record, "reach"), engagement=_number(record, "engagement"))
 

@@ -60,6 +60,12 @@ def test_nul_bytes_and_control_characters_are_removed() -> None:
     assert mention.text == "brake failure\ttab"
 
 
+def test_a_source_name_is_cut_to_a_name_s_length() -> None:
+    """A source is counted in every bucket it appears in: a pushed 50,000-character name would be
+    stored again in each one."""
+    assert mention_from_record({**GOOD, "source": "s" * 50_000}).source == "s" * 200
+
+
 def test_unpaired_surrogates_are_replaced_in_text_and_refused_in_an_id() -> None:
     mention = mention_from_record({**GOOD, "text": "recall \ud83d", "author": "a\udc00b", "source": "\ud800x"})
     assert (mention.text, mention.author, mention.source) == ("recall \ufffd", "a\ufffdb", "\ufffdx")
