@@ -72,7 +72,8 @@ def test_cleaner_gives_exactly_the_general_cleaning(value: str, other: str) -> N
     for data in _payloads(value, other):
         for decoded in _decoded(data):
             assert decoded == value
-            for clean in (Cleaner(data), Cleaner(data, memo=True), Cleaner()):
+            for clean in (Cleaner(data), Cleaner(data, memo=True), Cleaner(), Cleaner(data, simple_html=True),
+                          Cleaner(data, memo=True, simple_html=True)):
                 for _ in range(2):  # the second time from the memo, when there is one
                     assert clean.line(decoded) == (line_field(decoded) or "")
                     assert clean.text(decoded) == text_field(decoded)

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.collect import regulators
 from service.collect.base import ParseError
 from service.collect.complaints import _COMPLAINTS, parse_nhtsa_complaints, us_day
 from service.collect.registry import build_collector, check_options
@@ -96,6 +97,26 @@ def test_what_a_typed_payload_remembers_changes_nothing(records: list[dict[str, 
     typed, lenient = json.dumps({"results": records}).encode(), json.dumps({"results": [*records, 0]}).encode()
     assert _COMPLAINTS.decode(typed)[1] and not _COMPLAINTS.decode(lenient)[1]
     assert parse_nhtsa_complaints(typed, source=source()) == parse_nhtsa_complaints(lenient, source=source())
+
+
+_NARRATIVE = st.lists(st.sampled_from(["THE", "CAR", ".", " ", "  ", "\n", "<", "&", "\u00e9"]),
+                      max_size=10).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(summaries=st.lists(st.one_of(_NARRATIVE, st.none()), min_size=1, max_size=12), escaped=st.booleans(),
+       batch=st.booleans())
+def test_summaries_tested_at_once_are_cleaned_as_one_by_one(summaries: list[str | None], escaped: bool,
+                                                            batch: bool) -> None:
+    """The summaries' double spaces are looked for in all of them at once (numpy from enough
+    characters, forced here or not): the mentions are those of the lenient path, which cleans each."""
+    base = json.loads(SAMPLE)["results"][0]
+    records = [{**base, "odiNumber": 11_000_000 + index, "summary": summary} for index, summary in enumerate(summaries)]
+    typed = json.dumps({"results": records}, ensure_ascii=escaped).encode()
+    lenient = json.dumps({"results": [*records, 0]}, ensure_ascii=escaped).encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regulators, "_BATCH_CHARS", 0 if batch else 10**9)
+        assert parse_nhtsa_complaints(typed, source=source()) == parse_nhtsa_complaints(lenient, source=source())
 
 
 def test_counts_and_flags_of_other_types_are_read_as_the_lenient_path_always_did() -> None:

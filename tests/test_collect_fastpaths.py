@@ -81,7 +81,8 @@ _ALGOLIA = ["a", "b", "é", ".", " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x0
             '<a href="https://x.y/?a=1&amp;b=2" rel="nofollow">', "</a>", "<a>", "<a ", "<a\n>", "<P>", "< p>", "<p >",
             "<pre ", "<", ">", "<!--", "-->", "<script>", "</script>", "<\u017fcript>", "<l\u0131>", "<tr>", "<!x>",
             "&#x27;", "&#x2F;", "&#39;", "&amp;", "&lt;", "&gt;", "&quot;", "&nbsp;", "&", ";", "&amp;lt;", "&lt",
-            "&ampx;", "&eacute;", "a long run of plain words " * 10]  # (the str.find steps take texts from 256 on)
+            "&ampx;", "&eacute;", "&#x2f;", "&amp;#x27;",
+            "a long run of plain words " * 10]  # (the str.find steps take texts from 256 on)
 
 
 @settings(max_examples=800, deadline=None)
@@ -92,13 +93,17 @@ def test_simple_tag_and_entity_passes_match_the_general_cleaning(text: str) -> N
     expected = reference_clean(text)
     assert base._clean_markup(text) == expected
     assert base._clean_markup(text + " " * base._LONG) == expected  # long: through the str.find steps
+    assert base._clean_markup(text, simple=True) == expected  # Algolia's shortcuts first, at any length
     if text.isprintable():
         assert base._clean_markup(text, printable=True) == expected
+        assert base._clean_markup(text, printable=True, simple=True) == expected
     stripped = base._simple_tags(text)
-    if stripped is not None:
-        assert stripped == _TAG.sub("", _BREAK.sub("\n", _HIDDEN.sub(" ", _COMMENT.sub(" ", text))))
-    decoded = base._common_entities(text)
-    assert decoded is None or decoded == html.unescape(text)
+    walked = base._walk_tags(text)
+    regex_stripped = _TAG.sub("", _BREAK.sub("\n", _HIDDEN.sub(" ", _COMMENT.sub(" ", text))))
+    assert stripped is None or stripped == walked == regex_stripped
+    assert walked is None or walked == regex_stripped
+    for decoded in (base._common_entities(text), base._apostrophes_first(text)):
+        assert decoded is None or decoded == html.unescape(text)
 
 
 def test_algolia_comments_take_the_simple_passes() -> None:
@@ -109,9 +114,17 @@ def test_algolia_comments_take_the_simple_passes() -> None:
     for text in texts:
         stripped = base._simple_tags(text)
         assert stripped is not None and base._common_entities(stripped) is not None, text
+        assert base._walk_tags(text) == stripped and base._apostrophes_first(stripped) is not None, text
     assert base._simple_tags('x<a href="y">z</a><pre><code>a\n  b</code></pre><p>w') == "xza\n  b\nw"
     assert base._simple_tags("<p class=x>") is None and base._simple_tags("<a <p>>") is None
     assert base._common_entities("I&#x27;d &amp; &lt;b&gt;") == "I'd & <b>" and base._common_entities("&copy;") is None
+    assert base._common_entities("&amp;lt; &#x27;&#x2F;&#x27; &amp;amp;") == "&lt; '/' &amp;"  # each decoded once
+    assert base._apostrophes_first("it&#x27;s &amp;#x27; &lt;") == "it's &#x27; <"
+    assert base._apostrophes_first("it&#x27;s &eacute;") is None  # then html.unescape, from the text as it was
+    assert base._walk_tags("a<p>b <i>c</i>") == "a\nb c" and base._walk_tags("<span>") is None
+    comment = "I&#x27;d say so.<p>Source: <i>me</i>."
+    assert base._clean_markup(comment, printable=True, simple=True) == base._clean_markup(comment) == (
+        "I'd say so.\nSource: me.")
 
 
 def reference_join(title: str, body: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import doctest
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,9 +12,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from service.collect import regulators
 from service.collect.base import ParseError
 from service.collect.registry import build_collector, check_options
-from service.collect.regulators import _RECALLS, parse_nhtsa_recalls, parse_rappelconso
+from service.collect.regulators import _RECALLS, double_spaced, parse_nhtsa_recalls, parse_rappelconso
 from service.config import SourceConfig
 from service.domain import SourceKind
 
@@ -180,3 +182,64 @@ def test_nhtsa_usual_notice_of_plain_fields() -> None:
     [mention] = parse_nhtsa_recalls(payload, source=source("nhtsa"))
     assert mention.text == "NHTSA recall 09V388000-7 (TOYOTA CAMRY 2010): AIR BAGS.\nS.\nConsequence: C.\nRemedy: R."
     assert mention.title == "Recall 09V388000-7: AIR BAGS" and mention.id == "nhtsa:09V388000-7"
+
+
+_SPACED = st.lists(st.sampled_from(["A", " ", "  ", "\n", ".", "\u00e9"]), max_size=12).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts=st.lists(_SPACED, max_size=12), batch=st.booleans())
+def test_double_spaced_finds_the_texts_holding_two_spaces(texts: list[str], batch: bool) -> None:
+    """At once (numpy, from :data:`regulators._BATCH_CHARS` characters of ASCII) or one by one, the
+    same texts: no pair spans two texts, and a text with several pairs is named once."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regulators, "_BATCH_CHARS", 0 if batch else 10**9)
+        assert double_spaced(texts) == [index for index, text in enumerate(texts) if "  " in text]
+
+
+_PLAIN_PIECE = st.lists(st.sampled_from(["A", "B", ".", ":", " ", "  "]), min_size=1, max_size=8).map("".join)
+"""Mostly plain fields, some with double spaces (or spaces at their edges)."""
+
+
+@settings(max_examples=300, deadline=None)
+@given(notices=st.lists(st.lists(_PLAIN_PIECE, min_size=4, max_size=4), min_size=1, max_size=12),
+       other=st.one_of(st.none(), st.tuples(st.integers(min_value=0, max_value=47), _PIECE)),
+       repeat=st.one_of(st.none(), st.integers(min_value=0, max_value=11)), escaped=st.booleans())
+def test_nhtsa_notices_tested_at_once_give_the_notices_of_the_cleaned_fields(
+        notices: list[list[str]], other: tuple[int, str] | None, repeat: int | None, escaped: bool) -> None:
+    """Many usual notices, their double spaces looked for at once (one campaign maybe listed again
+    for another vehicle, one field maybe any other text): the mentions of the lenient path, which
+    cleans each field."""
+    if other is not None:
+        at, text = other
+        notices[at // 4 % len(notices)][at % 4] = text
+    base = json.loads(NHTSA)["results"][0]
+    records = [{**base, "NHTSACampaignNumber": f"10V{index:06}", "Component": component, "Summary": summary,
+                "Consequence": consequence, "Remedy": remedy}
+               for index, (component, summary, consequence, remedy) in enumerate(notices)]
+    if repeat is not None:
+        records.append({**records[repeat % len(records)], "Model": "RAV4"})
+    typed = json.dumps({"results": records}, ensure_ascii=escaped).encode()
+    lenient = json.dumps({"results": [*records, 0]}, ensure_ascii=escaped).encode()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(regulators, "_BATCH_CHARS", 0)
+        mentions = parse_nhtsa_recalls(typed, source=source("nhtsa"))
+        assert mentions == parse_nhtsa_recalls(lenient, source=source("nhtsa"))
+
+
+def test_nhtsa_long_notices_with_double_spaces_are_cleaned() -> None:
+    """A real response's size (numpy looks for the double spaces): the notices holding one are
+    collapsed, the others kept as they are."""
+    base = json.loads(NHTSA)["results"][0]
+    summary = base["Summary"]
+    records = [{**base, "NHTSACampaignNumber": f"10V{index:06}",
+                "Summary": summary.replace(". ", ".  ") if index % 7 == 3 else summary} for index in range(40)]
+    mentions = parse_nhtsa_recalls(json.dumps({"results": records}).encode(), source=source("nhtsa"))
+    assert sum(len(mention.text) for mention in mentions) >= regulators._BATCH_CHARS
+    assert all("  " not in mention.text and summary in mention.text for mention in mentions)
+    assert mentions == parse_nhtsa_recalls(json.dumps({"results": [*records, 0]}).encode(), source=source("nhtsa"))
+
+
+def test_doctests() -> None:
+    result = doctest.testmod(regulators)
+    assert result.failed == 0 and result.attempted > 0

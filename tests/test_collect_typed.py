@@ -15,9 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.collect import apis, bluesky, complaints, hackernews, reddit, regulators
-from service.collect.base import ParseError
-from service.collect.typed import ItemDecoder, loose
+from service.collect import apis, bluesky, complaints, hackernews, reddit, regulators, typed
+from service.collect.base import ParseError, number_of, total
+from service.collect.typed import ItemDecoder, count_of, loose, total_of
 from service.config import SourceConfig
 from service.domain import SourceKind
 
@@ -31,6 +31,7 @@ TYPED: list[tuple[Callable[..., Any], str]] = [
     (apis.parse_youtube, "youtube_search_list.json"),
     (regulators.parse_openfda, "openfda_food_enforcement.json"),
     (complaints.parse_nhtsa_complaints, "nhtsa_complaints_honda_crv_2019.json"),
+    (regulators.parse_rappelconso, "rappelconso_v2_records.json"),
 ]
 IDS = [parser.__name__.removeprefix("parse_") for parser, _ in TYPED]
 
@@ -183,3 +184,21 @@ def test_ids_beyond_64_bits_are_refused_alike_by_both_paths() -> None:
     typed = complaints.parse_nhtsa_complaints(raw, source=SOURCE)
     assert [mention.id for mention in typed] == ["nhtsa-complaint:18446744073709551615", "nhtsa-complaint:11000001"]
     assert typed == _lenient_only(complaints.parse_nhtsa_complaints, raw)
+
+
+_COUNT = st.one_of(st.integers(min_value=0, max_value=2**53),
+                   st.sampled_from([2**51 - 1, 2**51, 2**63 - 1, 2**63, 2**64]), _ODD)
+
+
+@settings(max_examples=500, deadline=None)
+@given(counts=st.lists(_COUNT, min_size=4, max_size=4))
+def test_count_fast_paths_give_what_number_of_and_total_give(counts: list[Any]) -> None:
+    assert total_of(*counts) == total(*counts) and total_of(*counts[:3]) == total(*counts[:3])
+    assert repr(count_of(counts[0])) == repr(number_of(counts[0]))
+
+
+def test_typed_doctests() -> None:
+    import doctest
+
+    result = doctest.testmod(typed)
+    assert result.failed == 0 and result.attempted > 0

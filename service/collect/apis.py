@@ -19,23 +19,22 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from service.collect.base import (
+    MAX_FIELD_CHARS,
     ParseError,
     as_list,
     as_mapping,
     join_text,
     lang_code,
     load_json,
-    number_of,
     parse_time,
     text_of,
-    total,
 )
 from service.collect.chains import ChainedCollector, PageChains
-from service.collect.cleaner import Cleaner
+from service.collect.cleaner import Cleaner, Memo
 from service.collect.http import Response
 from service.collect.jsonapi import ApiRequest, JsonApiCollector
 from service.collect.make import Origin
-from service.collect.typed import ItemDecoder, PageDecoder, loose
+from service.collect.typed import ItemDecoder, PageDecoder, count_of, loose, total_of
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -192,24 +191,30 @@ def parse_x(data: bytes, *, source: SourceConfig) -> list[Mention]:
         raise ParseError("X response has neither 'data' nor 'meta'")
     users = {text_of(user.id): user for user in page.includes.users}
     origin = Origin.of(source)
+    name, kind, brand, lang = origin.source, origin.kind, origin.brand, origin.lang
     clean = Cleaner(data)
+    langs = Memo(lang_code)  # a page is in a few languages
     mentions = []
     for post in page.data:
-        post_id = clean.line(post.id)
+        post_id = post.id
+        if type(post_id) is not str or not (post_id.isdigit() and post_id.isascii()) or len(post_id) > MAX_FIELD_CHARS:
+            post_id = clean.line(post_id)  # (the usual id, ASCII digits, is plain and its own strip())
         published = parse_time(post.created_at)
         text = clean.text(post.text)
         if not post_id or published is None or not text:
             continue
-        user = users.get(text_of(post.author_id))
+        author = post.author_id
+        user = users.get(author if type(author) is str else text_of(author))
         username = clean.line(user.username) if user is not None else ""
         metrics = post.public_metrics
         original = _reposted(post.referenced_tweets, clean) if post.referenced_tweets else ""
+        code = post.lang
         mentions.append(Mention(
-            id=f"x:{post_id}", published_at=published, text=text, source=origin.source, kind=origin.kind,
-            brand=origin.brand, lang=origin.lang or lang_code(post.lang), author=username or None,
+            id=f"x:{post_id}", published_at=published, text=text, source=name, kind=kind, brand=brand,
+            lang=lang or (langs[code] if type(code) is str else lang_code(code)), author=username or None,
             url=f"https://x.com/{username or 'i'}/status/{post_id}",
-            reach=number_of(user.public_metrics.followers_count) if user is not None else None,
-            engagement=total(metrics.like_count, metrics.retweet_count, metrics.reply_count, metrics.quote_count),
+            reach=count_of(user.public_metrics.followers_count) if user is not None else None,
+            engagement=total_of(metrics.like_count, metrics.retweet_count, metrics.reply_count, metrics.quote_count),
             duplicate_of=f"x:{original}" if original else None))
     return mentions
 

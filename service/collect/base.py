@@ -140,24 +140,18 @@ def clean_text(value: object, *, limit: int = MAX_TEXT_CHARS) -> str:
     return _cut(_clean_markup(text), limit)
 
 
-def _clean_markup(text: str, *, printable: bool = False) -> str:
+def _clean_markup(text: str, *, printable: bool = False, simple: bool = False) -> str:
     """:func:`clean_text` of a text that needs more than a strip. ``printable``: the caller knows
     that ``text.isprintable()`` holds (an ASCII string of a payload that
     :func:`~service.collect.cleaner.ascii_printable` vouches for), which spares that scan unless an
-    entity outside the common ones is decoded."""
+    entity outside the common ones is decoded. ``simple``: the text is most likely HTML of the
+    simple kind (Algolia's: ``<p>`` between paragraphs, no space around it), so the shortcuts for it
+    are tried first (:func:`_walk_tags` at any length, :func:`_bare_newlines`); other HTML would
+    waste them. Either hint changes the speed only, never the result."""
     if "<" in text:
-        stripped = _simple_tags(text) if len(text) >= _LONG else None
-        if stripped is not None:
-            text = stripped
-        else:
-            if "<!--" in text:
-                text = _COMMENT.sub(" ", text)
-            if _HIDDEN_START.search(text) is not None and _HIDDEN_HINT.search(text) is not None:
-                text = _HIDDEN.sub(" ", text)
-            text = _BREAK.sub("\n", text)
-            text = _TAG.sub("", text)
+        text = _strip_tags(text, simple=simple)
     if "&" in text:
-        decoded = _common_entities(text)
+        decoded = _apostrophes_first(text) if simple else _common_entities(text)
         if decoded is None:
             text = html.unescape(text)
             printable = False  # it may decode to any character
@@ -175,9 +169,38 @@ def _clean_markup(text: str, *, printable: bool = False) -> str:
     elif ("  " in text if len(text) < 256 else _DOUBLE_SPACE(text) is not None):
         text = _SPACES.sub(" ", text)
     if "\n" in text:  # what re.sub(r"\s*\n\s*", "\n", text).strip() gives, without the regex's backtracking
+        if simple and printable and _bare_newlines(text):
+            return text.strip()
         return "\n".join(filter(None, map(str.strip, text.split("\n"))))
     return text.strip()
 
+
+def _strip_tags(text: str, *, simple: bool) -> str:
+    """``text`` without its comments, hidden elements and tags, breaks turned into newlines."""
+    stripped = _walk_tags(text) if simple else _simple_tags(text) if len(text) >= _LONG else None
+    if stripped is not None:
+        return stripped
+    if "<!--" in text:
+        text = _COMMENT.sub(" ", text)
+    if _HIDDEN_START.search(text) is not None and _HIDDEN_HINT.search(text) is not None:
+        text = _HIDDEN.sub(" ", text)
+    return _TAG.sub("", _BREAK.sub("\n", text))
+
+
+def _bare_newlines(text: str) -> bool:
+    """Whether no newline of ``text`` has a space or a newline next to it, nor ends it. Then, when
+    spaces and newlines are its only whitespace (a printable text but for its newlines), collapsing
+    its newlines (strip each line, drop the empty ones) only strips the whole text: a step per
+    newline (a comment's few ``<p>``) instead of a split into lines."""
+    at = text.find("\n")
+    while at >= 0:
+        if text[at - 1:at] == " " or text[at + 1:at + 2] in _NOT_AFTER_NEWLINE:
+            return False
+        at = text.find("\n", at + 1)
+    return True
+
+
+_NOT_AFTER_NEWLINE = frozenset((" ", "\n", ""))
 
 _SIMPLE_TAGS = {"p": "\n", "/p": "\n", "br": "\n", "br/": "\n", "br /": "\n", "li": "\n", "/li": "\n",
                 "i": "", "/i": "", "b": "", "/b": "", "em": "", "/em": "", "a": "", "/a": "", "pre": "", "/pre": "",
@@ -187,20 +210,24 @@ _SIMPLE_TAGS = {"p": "\n", "/p": "\n", "br": "\n", "br/": "\n", "br /": "\n", "l
 :data:`_BREAK`, nothing for any other :data:`_TAG`. None is a hidden element or a comment."""
 _OTHER_TAG = re.compile("<[^pibace/]").search
 """A ``<`` that none of :data:`_SIMPLE_TAGS` starts like (Mastodon's ``<span>``, a feed's ``<font>``):
-one scan that spares such HTML the steps of :func:`_simple_tags` before it gives up."""
+one scan that spares such HTML the steps of :func:`_walk_tags` before it gives up."""
 
 
 def _simple_tags(text: str) -> str | None:
+    """:func:`_walk_tags` of ``text``, after one scan that gives up at once on other HTML."""
+    return None if _OTHER_TAG(text) is not None else _walk_tags(text)
+
+
+def _walk_tags(text: str) -> str | None:
     """``text`` with its tags stripped as the general regular expressions would, when every ``<``
     opens one of :data:`_SIMPLE_TAGS` or an ``<a `` tag, each closed by the next ``>``; else ``None``.
 
     Each such tag is what :data:`_BREAK` or :data:`_TAG` alone matches there (their matches end at
     the first ``>``, and no ``<`` sits inside), no comment or hidden element can start, and removing
     them cannot join what is left into another tag (no ``<`` is left): a few ``str.find`` steps per
-    tag instead of two regular expression passes, which pays on long texts with few tags.
+    tag instead of two regular expression passes, which pays on long texts with few tags. Other
+    HTML gives up at its first other tag, after the steps before it.
     """
-    if _OTHER_TAG(text) is not None:
-        return None
     pieces = []
     start = 0
     at = text.find("<")
@@ -220,6 +247,16 @@ def _simple_tags(text: str) -> str | None:
         at = text.find("<", start)
     pieces.append(text[start:])
     return "".join(pieces)
+
+
+def _apostrophes_first(text: str) -> str | None:
+    """:func:`_common_entities` of a text whose usual entity is ``&#x27;`` (Algolia writes every
+    apostrophe so, several per comment): those are decoded by one ``str.replace`` first.
+
+    The same result: each ``&#x27;`` is an entity of its own wherever it stands (no entity spans
+    an ``&``), and the apostrophes it leaves sit outside the other entities."""
+    decoded = text.replace("&#x27;", "'")
+    return decoded if "&" not in decoded else _common_entities(decoded)
 
 
 def _unescape(text: str) -> str:
@@ -264,11 +301,13 @@ def _common_entities(text: str) -> str | None:
 _LONG = 256
 """From this length on, tags are stripped and entities decoded by ``str.find`` steps per tag and per
 entity (:func:`_simple_tags`, :func:`_common_entities`) rather than by scans of the whole text per
-pattern or entity name, whose cost grows with the text; below, the scans cost less."""
+pattern or entity name, whose cost grows with the text; below, the scans cost less (tags: unless
+the text is ``simple``, see :func:`_clean_markup`)."""
 _COMMON_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"), ("&#x27;", "'"),
-                    ("&nbsp;", "\u00a0"))
+                    ("&nbsp;", "\u00a0"), ("&#x2F;", "/"))
 _ENTITIES = {entity[1:]: character for entity, character in (*_COMMON_ENTITIES, ("&amp;", "&"))}
-"""The common entities without their ``&`` (``"lt;"``), and what they stand for."""
+"""The common entities without their ``&`` (``"lt;"``), and what they stand for (``&#x2F;``: Algolia
+writes each ``/`` of a link so)."""
 
 
 def clean_field(value: object, *, limit: int = MAX_FIELD_CHARS) -> str | None:
@@ -560,6 +599,8 @@ def total(*values: Any) -> float:
     for value in values:
         if type(value) is int and 0 <= value < _INT_FLOAT:  # the common case: a count
             result += value  # as ``+= float(value)``: the int is converted to the same float
+            continue
+        if value is None:  # an absent count (a comment's points): what number_of gives, without its tests
             continue
         number = number_of(value)
         if number:

@@ -92,19 +92,23 @@ class Cleaner:
     - :meth:`plain` tests several fields of a typed item at once;
     - with ``memo``, line fields that need the full cleaning (a manufacturer name with ``&`` on
       every record) are cleaned once per payload (at most :attr:`MEMO` distinct values). Text
-      fields are never remembered: their values rarely repeat.
+      fields are never remembered: their values rarely repeat;
+    - with ``simple_html``, text fields that hold HTML try the shortcuts for simple HTML first
+      (Algolia's comments: see ``simple`` in :func:`~service.collect.base._clean_markup`).
 
     Only for values decoded from ``data``: a string put together from cleaned fields may hold a
     newline, which the ASCII shortcut would not see (clean those with :func:`clean_field`).
     """
 
-    __slots__ = ("_memo", "ascii_ok", "typed")
+    __slots__ = ("_memo", "ascii_ok", "simple_html", "typed")
     MEMO = 1024
 
-    def __init__(self, data: bytes | None = None, *, memo: bool = False, typed: bool = False) -> None:
+    def __init__(self, data: bytes | None = None, *, memo: bool = False, typed: bool = False,
+                 simple_html: bool = False) -> None:
         self.ascii_ok = data is not None and ascii_printable(data)
         self._memo: dict[str, str] | None = {} if memo else None
         self.typed = typed
+        self.simple_html = simple_html
 
     def plain(self, lines: str, texts: str = "") -> bool:
         """Whether each of some string fields of one typed item is plain, tested at once.
@@ -145,7 +149,7 @@ class Cleaner:
             value = value.strip()
             return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
         if type(value) is str:  # not plain (the test above is text_field's, or implies it)
-            value = _clean_markup(value, printable=self.ascii_ok and value.isascii())
+            value = _clean_markup(value, printable=self.ascii_ok and value.isascii(), simple=self.simple_html)
             return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
         return "" if value is None else text_field(value)
 

@@ -30,7 +30,7 @@ from service.collect.base import (
 )
 from service.collect.cleaner import Cleaner, Memo
 from service.collect.make import Origin
-from service.collect.regulators import NhtsaCollector, nhtsa_results
+from service.collect.regulators import NhtsaCollector, double_spaced, nhtsa_results
 from service.collect.typed import ItemDecoder
 from service.domain import Mention
 
@@ -97,15 +97,24 @@ def parse_nhtsa_complaints(data: bytes, *, source: SourceConfig) -> list[Mention
     listed = Memo(lambda components: _components(clean.text(components)))
     severities = Memo(lambda key: _severity(Complaint(crash=key[0], fire=key[1], numberOfInjuries=key[2],
                                                       numberOfDeaths=key[3])))
+    vouched = typed and clean.ascii_ok  # (typed: each summary a str or None)
+    # The owners' narratives are long: their double spaces are looked for in all of them at once.
+    spaced = frozenset(double_spaced([record.summary or "" for record in records])) if vouched else frozenset()
     mentions: dict[str, Mention] = {}
-    for record in records:
+    for at, record in enumerate(records):
         number = record.odiNumber
         number = str(number) if type(number) is int and _INT_LOW <= number < _INT_HIGH else clean.line(number)
         day = record.dateComplaintFiled
         published = days[day] if type(day) is str else us_day(day)
         if not number or published is None or number in mentions:
             continue
-        summary = clean.text(record.summary)
+        summary = record.summary
+        if vouched and summary and summary.isascii() and "<" not in summary and "&" not in summary \
+                and at not in spaced:  # plain (vouched ASCII is printable): clean.text() is its strip()
+            summary = summary.strip()
+            summary = summary if len(summary) <= MAX_TEXT_CHARS else cut(summary, MAX_TEXT_CHARS)
+        else:
+            summary = clean.text(summary)
         components = listed[record.components] if typed else _components(clean.text(record.components))
         if not summary and not components:
             continue

@@ -59,7 +59,7 @@ _HITS = ItemDecoder(Hit, "hits", lenient=_lenient, what="Hacker News response")
 def parse_hackernews(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of the ``hits`` of an Algolia HN search response."""
     origin = Origin.of(source)
-    clean = Cleaner(data)
+    clean = Cleaner(data, simple_html=True)  # Algolia's HTML: <p>, <i>, <a href>, <pre><code>
     mentions = []
     for hit in _HITS(data):
         found = _mention(hit, origin, clean)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -25,16 +26,14 @@ from service.collect.base import (
     join_text,
     lang_code,
     load_json,
-    number_of,
     parse_time,
-    total,
 )
 from service.collect.chains import ChainedCollector, PageChains
-from service.collect.cleaner import Cleaner
+from service.collect.cleaner import Cleaner, Memo
 from service.collect.http import Response, display_url
 from service.collect.jsonapi import ApiRequest
 from service.collect.make import Origin
-from service.collect.typed import TYPED_FAILED, loose
+from service.collect.typed import TYPED_FAILED, count_of, loose, total_of
 from service.domain import Mention
 
 if TYPE_CHECKING:
@@ -74,6 +73,7 @@ class _Search(msgspec.Struct, gc=False):
 
 _TYPED = msgspec.json.Decoder(list[Status] | _Search)
 _EMPTY_SHOWN = Shown()
+_REBLOG = attrgetter("reblog")
 
 
 def _statuses(data: bytes) -> list[Status]:
@@ -86,7 +86,7 @@ def _statuses(data: bytes) -> list[Status]:
         statuses = decoded.statuses if isinstance(decoded, _Search) else decoded
         # A boost of an object without any field read here: an empty one ({}) is no boost, another
         # one is; only the plain values tell them apart (real boosts always carry a uri).
-        if not any(status.reblog == _EMPTY_SHOWN for status in statuses):
+        if _EMPTY_SHOWN not in map(_REBLOG, statuses):
             return statuses
     payload = load_json(data, what="Mastodon response")
     found = as_mapping(payload).get("statuses") if isinstance(payload, Mapping) else payload
@@ -104,31 +104,36 @@ def parse_mastodon(data: bytes, *, source: SourceConfig) -> list[Mention]:
     """Mentions of a list of statuses, or of the ``statuses`` of a v2 search result."""
     origin = Origin.of(source)
     clean = Cleaner(data)
+    langs = Memo(lang_code)  # a timeline is in a few languages
     mentions = []
     for status in _statuses(data):
-        found = _mention(status, origin, clean)
+        found = _mention(status, origin, clean, langs)
         if found is not None:
             mentions.append(found)
     return mentions
 
 
-def _mention(status: Status, origin: Origin, clean: Cleaner) -> Mention | None:
+def _mention(status: Status, origin: Origin, clean: Cleaner, langs: Memo) -> Mention | None:
     uri = clean.line(status.uri) or clean.line(status.url)
     published = parse_time(status.created_at)
     if not uri or published is None:
         return None
     boosted = status.reblog
     shown = boosted or status
-    text = join_text(clean.line(shown.spoiler_text), clean.text(shown.content))
+    warning = shown.spoiler_text  # (most often none: "")
+    text = join_text("" if warning == "" or warning is None else clean.line(warning), clean.text(shown.content))
     if not text:
         return None
     account = status.account
     original = clean.line(boosted.uri) if boosted is not None else ""
+    language = shown.language
     return Mention(
         id=f"mastodon:{uri}", published_at=published, text=text, source=origin.source, kind=origin.kind,
-        brand=origin.brand, lang=origin.lang or lang_code(shown.language), author=clean.line(account.acct) or None,
-        url=clean.line(shown.url) or uri, reach=number_of(account.followers_count),
-        engagement=total(shown.reblogs_count, shown.favourites_count, shown.replies_count),
+        brand=origin.brand,
+        lang=origin.lang or (langs[language] if type(language) is str else lang_code(language)),
+        author=clean.line(account.acct) or None, url=clean.line(shown.url) or uri,
+        reach=count_of(account.followers_count),
+        engagement=total_of(shown.reblogs_count, shown.favourites_count, shown.replies_count),
         duplicate_of=f"mastodon:{original}" if original else None)
 
 

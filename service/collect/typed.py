@@ -25,7 +25,7 @@ from typing import Any, Generic, TypeVar
 
 import msgspec
 
-from service.collect.base import load_json
+from service.collect.base import load_json, number_of, total
 
 T = TypeVar("T", bound=msgspec.Struct)
 
@@ -122,3 +122,27 @@ def _nested(kind: type[msgspec.Struct]) -> Callable[[Any], Any]:
 
 def _nested_list(kind: type[msgspec.Struct]) -> Callable[[Any], Any]:
     return lambda value: [loose(kind, item) for item in value] if type(value) is list else []
+
+
+_EXACT = 2**51
+"""Counts below this add up exactly in floats, up to four at a time (their sum stays below 2**53)."""
+
+
+def count_of(value: Any) -> float | None:
+    """:func:`~service.collect.base.number_of` of a count (a reach), the usual one (an ``int``, what a
+    typed decode gives) converted without the general function's tests."""
+    return float(value) if type(value) is int and 0 <= value < _EXACT else number_of(value)
+
+
+def total_of(first: Any, second: Any, third: Any, fourth: Any = 0) -> float:
+    """:func:`~service.collect.base.total` of up to four counts (an engagement): when all are the usual
+    ``int``, their sum as a float, which is total's float of one-by-one additions (each partial sum
+    is an exact integer); else total's.
+
+    >>> total_of(48, 12, 230, 5), total_of(1, None, "2", 2.5), total_of(2**60, 1, 0)
+    (295.0, 5.5, 1.152921504606847e+18)
+    """
+    if type(first) is int and type(second) is int and type(third) is int and type(fourth) is int \
+            and 0 <= first < _EXACT and 0 <= second < _EXACT and 0 <= third < _EXACT and 0 <= fourth < _EXACT:
+        return float(first + second + third + fourth)
+    return total(first, second, third, fourth)
