@@ -175,3 +175,30 @@ def test_control_characters_are_cleaned_whatever_the_json_encoding(parser, encod
             value = getattr(mention, name) or ""
             allowed = "\n" if name == "text" else ""
             assert not any(ord(ch) < 32 and ch not in allowed for ch in value), (name, value)
+
+
+def _no_surrogate(mention) -> None:
+    for name in ("id", "text", "title", "author", "source", "url", "lang", "duplicate_of"):
+        value = getattr(mention, name) or ""
+        assert not any("\ud800" <= ch <= "\udfff" for ch in value), (name, value)
+
+
+@pytest.mark.parametrize("form", ["escape", "utf-8 bytes"])
+@pytest.mark.parametrize("parser", PARSERS, ids=lambda p: p.__name__)
+def test_unpaired_surrogates_never_reach_a_mention(parser, form: str) -> None:
+    """A lone UTF-16 surrogate (a ``\\ud800`` escape, or its three bytes in a payload that is not valid
+    UTF-8) is not Unicode: no store can write it. Every parser gives ParseError or mentions without one."""
+    from pathlib import Path
+
+    original = json.loads((Path(__file__).parent / "fixtures" / "feeds" / FIXTURES[parser]).read_text("utf-8"))
+    hostile = _replace_leaves(original, lambda leaf: f"{leaf}\ud800x" if isinstance(leaf, str) else leaf)
+    if form == "escape":
+        data = json.dumps(hostile).encode()  # ASCII, surrogates written as \ud800 escapes
+    else:
+        data = json.dumps(hostile, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    try:
+        mentions = parser(data, source=SOURCE)
+    except ParseError:
+        return
+    for mention in mentions:
+        _no_surrogate(mention)

@@ -29,9 +29,10 @@ from service.collect.base import load_json, number_of, total
 
 T = TypeVar("T", bound=msgspec.Struct)
 
-TYPED_FAILED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+TYPED_FAILED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
 """What a typed decode raises for a payload it cannot take (the lenient path then says why, as a
-:class:`~service.collect.base.ParseError`): not JSON, another shape, or nested too deep."""
+:class:`~service.collect.base.ParseError`): not JSON, another shape, nested too deep, or a string that
+is not UTF-8 (msgspec raises ``UnicodeDecodeError`` for the three bytes of a lone surrogate)."""
 
 
 class ItemDecoder(Generic[T]):
