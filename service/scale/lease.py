@@ -108,9 +108,17 @@ class Lease:
             log.warning("scheduler lease not released (it expires by itself): %s", exc)
 
 
-# KEYS: lease, fence. ARGV: holder, ttl ms. Returns the new value, or false when someone holds it.
+# KEYS: lease, fence. ARGV: holder, ttl ms. Returns the new value, or false when someone else holds it. When the
+# holder is already ours (a retry of a call whose reply was lost, or a renewal whose reply was lost) it is ours
+# still: kept, with a fresh TTL (never shorter than the validity the caller counts from its call).
 _ACQUIRE = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return false end
+local current = redis.call('GET', KEYS[1])
+if current then
+  local _, holder = string.match(current, '^(%d+):(.*)$')
+  if holder ~= ARGV[1] then return false end
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return current
+end
 local value = redis.call('INCR', KEYS[2]) .. ':' .. ARGV[1]
 redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 return value

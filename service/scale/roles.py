@@ -321,7 +321,8 @@ class Scheduler:
                 old = ticker.pipeline
                 if self.lease.held():
                     try:
-                        old.checkpoint(self.clock.now())
+                        with self.store.fenced_as(ticker.fence_token):
+                            old.checkpoint(self.clock.now())
                     except (StoreError, redis.RedisError) as exc:
                         # Switching now would restart the detectors from an older checkpoint than the one
                         # they are at: keep the running pipeline, switch after the next successful tick.
@@ -354,17 +355,19 @@ class Scheduler:
         was = self.ticker is not None
         if self.lease.keep():
             # Newly active, or active again under a newer token (the lease expired, another scheduler held it
-            # meanwhile, and this one took it back): carry the new token, claim the fence with it, and resume
-            # detectors and cursors from the last checkpoint rather than from this process's stale memory.
-            if not was or self.store.fence_token != self.lease.state.token:
-                self.store.fence_token = self.lease.state.token  # carried by every write from now on
-                self.store.claim_fence(self.lease.state.token or 0,
-                                       sorted(set(self.store.brands()) | set(self.config.brands)))
+            # meanwhile, and this one took it back): claim the fence with the new token, then resume detectors
+            # and cursors from the last checkpoint, in a ticker whose writes carry that token, rather than from
+            # this process's stale memory. A tick still running on the old ticker keeps the old token, so its
+            # writes are refused; a claim that fails leaves the old ticker, and the next renewal claims again.
+            token = self.lease.state.token
+            if self.ticker is None or self.ticker.fence_token != token:
+                self.store.claim_fence(token or 0, sorted(set(self.store.brands()) | set(self.config.brands)))
+                self.store.fence_token = token  # carried by the writes made outside a ticker (housekeeping)
                 self.stream.ensure_group()
                 with self.swap_lock:  # built from the configuration a concurrent reload may be switching to
                     self.ticker = Ticker(build=lambda: _pipeline(self.config, self.store, self.clock,
                                                                  self.notifiers, self.delivery_lock),
-                                         stream=self.stream, store=self.store, clock=self.clock)
+                                         stream=self.stream, store=self.store, clock=self.clock, fence_token=token)
         elif was:
             log.warning("no longer the active scheduler: collections and ticks stop here")
             self.ticker = None
@@ -400,7 +403,8 @@ class Scheduler:
     def deliver(self) -> None:
         ticker = self.ticker
         if ticker is not None and self.lease.held() and ticker.pipeline.dispatcher is not None:
-            ticker.pipeline.dispatcher.deliver_due(self.clock.now())
+            with self.store.fenced_as(ticker.fence_token):
+                ticker.pipeline.dispatcher.deliver_due(self.clock.now())
 
     def housekeep(self) -> None:
         """Retention (:mod:`service.housekeeping`), by the active scheduler only."""
@@ -411,7 +415,8 @@ class Scheduler:
         ticker = self.ticker
         if ticker is not None and self.lease.held():
             try:
-                ticker.pipeline.checkpoint(self.clock.now())
+                with self.store.fenced_as(ticker.fence_token):
+                    ticker.pipeline.checkpoint(self.clock.now())
             except StoreError as exc:
                 log.warning("final checkpoint failed: %s", exc)
         self.lease.release()

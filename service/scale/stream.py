@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import msgspec
 import redis
+from redis.client import NEVER_DECODE
 
 from service.domain import Mention, SourceKind
 from service.store import from_us, record_from_json, to_us
@@ -108,13 +109,22 @@ def decode_mention(data: str) -> Mention:
                    engagement=None if engagement is None else float(engagement), duplicate_of=duplicate_of)
 
 
-def decode(entry_id: str, fields: dict[str, str] | None) -> Entry:
-    """The entry's mention; ``error`` says why there is none (a record that does not decode)."""
+def decode(entry_id: str | bytes, fields: dict[bytes, bytes] | dict[str, str] | None) -> Entry:
+    """The entry's mention; ``error`` says why there is none. Whatever the entry holds (bytes that are not
+    UTF-8, a time out of range, ``null``, nesting too deep...), this never raises: an entry that made
+    reading fail would be read again, and fail again, forever, holding up the whole group."""
+    entry_id = _text(entry_id)  # stream ids are ASCII
+    if not fields:
+        return Entry(id=entry_id, mention=None, error="entry without fields")
     try:
-        return Entry(id=entry_id, mention=decode_mention(fields["m"]) if fields else None,
-                     error=None if fields else "entry without fields")
-    except (KeyError, TypeError, ValueError) as exc:
+        data = fields[b"m"] if b"m" in fields else fields["m"]  # type: ignore[index]
+        return Entry(id=entry_id, mention=decode_mention(_text(data)))
+    except Exception as exc:
         return Entry(id=entry_id, mention=None, error=f"not a mention record: {type(exc).__name__}: {exc}")
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 class MentionStream:
@@ -172,18 +182,23 @@ class MentionStream:
         return self._read(consumer, "0", count, None)
 
     def _read(self, consumer: str, start: str, count: int, block_ms: int | None) -> list[Entry]:
-        reply = self.client.xreadgroup(self.group, consumer, {self.name: start}, count=count, block=block_ms)
+        # Read as bytes (NEVER_DECODE) and decoded entry by entry (:func:`decode`): one entry that is not
+        # UTF-8 would otherwise fail the whole reply, every time it is read.
+        block = ["BLOCK", block_ms] if block_ms is not None else []
+        reply = self.client.execute_command("XREADGROUP", "GROUP", self.group, consumer, "COUNT", count, *block,
+                                            "STREAMS", self.name, start, **{NEVER_DECODE: True})
         if not reply:
             return []
         _, messages = reply[0]
         return [decode(entry_id, fields) for entry_id, fields in messages]
 
     def claim(self, consumer: str, *, min_idle_ms: int, count: int) -> list[Entry]:
-        """Take over entries idle for ``min_idle_ms`` in any consumer's pending list (``XAUTOCLAIM``);
-        entries deleted meanwhile are acknowledged."""
-        reply = self.client.xautoclaim(self.name, self.group, consumer, min_idle_ms, self._claim_from, count=count)
-        self._claim_from = str(reply[0])
-        deleted = reply[2] if len(reply) > 2 else []
+        """Take over entries idle for ``min_idle_ms`` in any consumer's pending list (``XAUTOCLAIM``, read
+        as bytes as in :meth:`_read`); entries deleted meanwhile are acknowledged."""
+        reply = self.client.execute_command("XAUTOCLAIM", self.name, self.group, consumer, min_idle_ms,
+                                            self._claim_from, "COUNT", count, **{NEVER_DECODE: True})
+        self._claim_from = _text(reply[0])
+        deleted = [_text(entry_id) for entry_id in reply[2]] if len(reply) > 2 else []
         if deleted:
             self.ack(deleted)
         return [decode(entry_id, fields) for entry_id, fields in reply[1] if fields is not None]
@@ -310,8 +325,12 @@ return redis.call('XTRIM', KEYS[1], 'MINID', mark)
 # KEYS: stream, dead-letter stream, failures hash. ARGV: group, entry id, error, consumer, max failures, dead
 # letters kept. Counts a failure; at the max-th, acknowledges the entry and copies it (with the error) to the
 # dead-letter stream, in one step: never lost between the two streams, never copied twice (an entry no longer
-# pending is left alone).
+# pending is left alone, its count forgotten: acknowledged by another worker, it would stay in the hash for good).
 _FAIL = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], ARGV[2], ARGV[2], 1) == 0 then
+  redis.call('HDEL', KEYS[3], ARGV[2])
+  return 0
+end
 local count = redis.call('HINCRBY', KEYS[3], ARGV[2], 1)
 if count < tonumber(ARGV[5]) then return 0 end
 redis.call('HDEL', KEYS[3], ARGV[2])

@@ -48,8 +48,10 @@ class Ticker:
     in-memory detectors restart from the last checkpoint rather than from a half-applied tick)."""
 
     def __init__(self, *, build: Callable[[], Pipeline], stream: MentionStream, store: RedisStore,
-                 clock: Clock) -> None:
+                 clock: Clock, fence_token: int | None = None) -> None:
         self.build, self.stream, self.store, self.clock = build, stream, store, clock
+        self.fence_token = fence_token
+        """The lease token this ticker's writes carry (:meth:`RedisStore.fenced_as`); ``None``: the store's."""
         self.pipeline = self.build()
 
     def wait_for(self, barrier: str | None, timeout: timedelta, stop: threading.Event | None = None) -> bool:
@@ -71,11 +73,12 @@ class Ticker:
         if not self.wait_for(barrier, timeout, stop):
             raise WorkersBehind(f"mentions up to stream entry {barrier} not all processed after {timeout}")
         try:
-            self._discover()
-            with self.store.prefetched(self._ranges()):
-                alerts = self.pipeline.tick()
-            with self.store.batch():  # every brand's state and cursor in one round trip
-                self.pipeline.checkpoint(self.clock.now())
+            with self.store.fenced_as(self.fence_token):
+                self._discover()
+                with self.store.prefetched(self._ranges()):
+                    alerts = self.pipeline.tick()
+                with self.store.batch():  # every brand's state and cursor in one round trip
+                    self.pipeline.checkpoint(self.clock.now())
         except StoreError:
             log.warning("detection tick failed; detectors restart from the last checkpoint")
             failed, self.pipeline = self.pipeline, self._rebuild()

@@ -20,6 +20,20 @@ from dataclasses import dataclass
 DEFAULT_PREFIX = "cw:"
 
 
+def slot_tag(name: str) -> str:
+    r"""``{name}``, the Redis Cluster hash tag putting every key of a brand in one slot. A name that would
+    not make a tag (empty, or starting with ``}``: Redis would hash the whole key, spreading the brand's
+    keys over slots, and its atomic scripts would be refused) gets a leading backslash, as does a name
+    starting with one (no two names share a tag).
+
+    >>> slot_tag("peugeot"), slot_tag("}x"), slot_tag("")
+    ('{peugeot}', '{\\}x}', '{\\}')
+    """
+    if not name or name[0] in "}\\":
+        name = "\\" + name
+    return "{" + name + "}"
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     prefix: str = DEFAULT_PREFIX
@@ -37,38 +51,38 @@ class Keys:
 
     def bucket_hour(self, brand: str, hour: int) -> str:
         """String: one brand's buckets of one hour (hours since the epoch), packed JSON (see redis.py)."""
-        return f"{self.prefix}{{{brand}}}:b:{hour}"
+        return f"{self.prefix}{slot_tag(brand)}:b:{hour}"
 
     def bucket_days(self, brand: str) -> str:
         """Sorted set of the days (score = member = days since the epoch) that have buckets."""
-        return f"{self.prefix}{{{brand}}}:days"
+        return f"{self.prefix}{slot_tag(brand)}:days"
 
     def exemplar_hour(self, brand: str, hour: int) -> str:
         """String: one brand-hour's exemplars, compressed together (:mod:`service.store.packed`)."""
-        return f"{self.prefix}{{{brand}}}:xp:{hour}"
+        return f"{self.prefix}{slot_tag(brand)}:xp:{hour}"
 
     def legacy_exemplar_hours(self, brand: str) -> str:
         """Where versions before the packed exemplars indexed the hours holding exemplars (sorted set,
         score = member = hour number); read only by pruning, which deletes the keys below."""
-        return f"{self.prefix}{{{brand}}}:xh"
+        return f"{self.prefix}{slot_tag(brand)}:xh"
 
     def legacy_exemplar_hour(self, brand: str, hour: int) -> str:
         """Previous versions' sorted set of one brand-hour's exemplars (deleted by pruning, never read)."""
-        return f"{self.prefix}{{{brand}}}:x:{hour}"
+        return f"{self.prefix}{slot_tag(brand)}:x:{hour}"
 
     def legacy_exemplar_data(self, brand: str, hour: int) -> str:
         """Previous versions' hash of one brand-hour's exemplar records (deleted by pruning, never read)."""
-        return f"{self.prefix}{{{brand}}}:xd:{hour}"
+        return f"{self.prefix}{slot_tag(brand)}:xd:{hour}"
 
     def exemplar_days(self, brand: str) -> str:
         """Sorted set of the days (score = member = days since the epoch) that have exemplars."""
-        return f"{self.prefix}{{{brand}}}:xdays"
+        return f"{self.prefix}{slot_tag(brand)}:xdays"
 
     def state(self, name: str, brand: str | None = None) -> str:
         """String holding a saved state as JSON; a brand's detector state sits in the brand's slot,
         the other states share the ``{state}`` slot."""
         if brand is not None:
-            return f"{self.prefix}{{{brand}}}:state:{name}"
+            return f"{self.prefix}{slot_tag(brand)}:state:{name}"
         return f"{self.prefix}{{state}}:{name}"
 
     def legacy_state(self, name: str) -> str:
@@ -78,7 +92,7 @@ class Keys:
     def fenced(self, tag: str) -> str:
         """String: the largest scheduler fencing token that wrote in the slot of hash tag ``tag`` (a
         brand, ``state``, ``incidents`` or ``outbox``); a write with a smaller token is refused."""
-        return f"{self.prefix}{{{tag}}}:fenced"
+        return f"{self.prefix}{slot_tag(tag)}:fenced"
 
     # -- incidents ---------------------------------------------------------------------------------
     def incident_data(self) -> str:
@@ -154,4 +168,9 @@ class Keys:
     def processed(self, brand: str, day: int) -> str:
         """Set of the mention ids of ``brand`` published on ``day`` (days since the epoch) already
         counted in its buckets; expires a few days after the last mention of that day was counted."""
-        return f"{self.prefix}{{{brand}}}:done:{day}"
+        return f"{self.prefix}{slot_tag(brand)}:done:{day}"
+
+    def processed_scratch(self, brand: str, call: str) -> str:
+        """Set a count-once script (``call``: unique to the call) fills with its batch's ids to look for them
+        in the processed sets, and deletes before it returns."""
+        return f"{self.prefix}{slot_tag(brand)}:donecheck:{call}"

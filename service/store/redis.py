@@ -45,7 +45,7 @@ from service.store import (
     to_us,
 )
 from service.store.base import OutboxItem, Silence, StoreError
-from service.store.keys import DEFAULT_PREFIX, Keys
+from service.store.keys import DEFAULT_PREFIX, Keys, slot_tag
 from service.store.packed import keep_best, pack_exemplars, rank, unpack_exemplars
 
 PREFETCH_HOURS = 24 * 8
@@ -269,10 +269,15 @@ class RedisStore:
                           repr(float(d.reach)), dict(d.crisis), dict(d.kinds), dict(d.sources), dict(d.langs)])
         first_set = len(hour_keys) + 2
         days = sorted(mention_ids)
-        marks = [[first_set + i, keep_days * DAY_US // 1000, list(mention_ids[day])]
-                 for i, day in enumerate(days)]
-        keys = [self.keys.bucket_days(brand), *hour_keys, *(self.keys.processed(brand, day) for day in days)]
-        return keys, [json.dumps(items, separators=(",", ":")), json.dumps(marks, separators=(",", ":"))]
+        # Each id is looked for in the sets of the days around its own, ``keep_days`` either way: an id seen
+        # again dated another day (a source that re-dates an item) is the same mention, as on SQLite.
+        window = sorted({near for day in days for near in range(day - keep_days, day + keep_days + 1)})
+        index = {day: first_set + 1 + i for i, day in enumerate(window)}
+        marks = [[index[day], keep_days * DAY_US // 1000, list(mention_ids[day])] for day in days]
+        keys = [self.keys.bucket_days(brand), *hour_keys, self.keys.processed_scratch(brand, secrets.token_hex(4)),
+                *(self.keys.processed(brand, day) for day in window)]
+        return keys, [json.dumps(items, separators=(",", ":")), json.dumps(marks, separators=(",", ":")),
+                      str(first_set)]
 
     @contextlib.contextmanager
     def prefetched(self, ranges: Mapping[str, tuple[datetime, datetime]]) -> Iterator[None]:
@@ -414,7 +419,23 @@ class RedisStore:
 
     # -- fencing (the scheduler's writes) ----------------------------------------------------------
     def _token(self) -> str:
-        return "" if self.fence_token is None else str(self.fence_token)
+        token = getattr(self._local, "token", None)
+        token = self.fence_token if token is None else token
+        return "" if token is None else str(token)
+
+    @contextlib.contextmanager
+    def fenced_as(self, token: int | None) -> Iterator[None]:
+        """Within the block, in this thread, writes carry ``token`` rather than :attr:`fence_token` (``None``:
+        no change). Work begun under one lease (a tick, with detectors in memory) keeps that lease's token
+        to its end: when the process takes the lease back under a newer token meanwhile, after another
+        scheduler held it, that work's state is stale and its writes must be refused, not let through."""
+        local = self._local
+        previous = getattr(local, "token", None)
+        local.token = token if token is not None else previous
+        try:
+            yield
+        finally:
+            local.token = previous
 
     @_translated
     def claim_fence(self, token: int, brands: Iterable[str]) -> None:
@@ -702,7 +723,7 @@ class RedisStore:
     @_translated
     def brand_memory_bytes(self, brand: str) -> int:
         """Bytes of Redis memory (``MEMORY USAGE``) held by every key of ``brand`` (for sizing)."""
-        keys = list(self._r.scan_iter(match=f"{_glob_escape(self.keys.prefix + '{' + brand + '}')}:*", count=500))
+        keys = list(self._r.scan_iter(match=f"{_glob_escape(self.keys.prefix + slot_tag(brand))}:*", count=500))
         pipe = self._r.pipeline(transaction=False)
         for key in keys:
             pipe.memory_usage(key, samples=0)
@@ -828,21 +849,32 @@ return #items
 """
 
 # Scale-out workers (service/scale/worker.py): count mentions at most once. KEYS: the day index, the hour
-# keys, then the brand's processed-id sets (one per day); ARGV[1]: the items of _ADD_BUCKETS; ARGV[2]: JSON
-# [[set key index, time to live (ms), [mention ids]], ...]. When any id was already processed nothing changes
-# and those ids are returned (the caller recomputes the deltas without them); otherwise the ids are marked
-# and the deltas added, in one atomic step (one slot: every key carries the brand's tag).
+# keys, a scratch set of this call (KEYS[ARGV[3]], deleted before the end), then the brand's processed-id sets (one
+# per day: every day within the kept days of a day of the batch). ARGV[1]: the items of _ADD_BUCKETS;
+# ARGV[2]: JSON [[set key index, time to live (ms), [mention ids]], ...]. When any id was already processed
+# (in any of those sets) nothing changes and those ids are returned (the caller recomputes the deltas without
+# them); otherwise the ids are marked and the deltas added, in one atomic step (one slot: every key carries
+# the brand's tag).
 _ADD_ONCE = _MERGE_BUCKETS + """
 local marks = cjson.decode(ARGV[2])
-local done = {}
+local ids = {}
 for _, m in ipairs(marks) do
-  for _, id in ipairs(m[3]) do
-    if redis.call('SISMEMBER', KEYS[m[1]], id) == 1 then done[#done + 1] = id end
+  for _, id in ipairs(m[3]) do ids[#ids + 1] = id end
+end
+local scratch, first = KEYS[tonumber(ARGV[3])], tonumber(ARGV[3]) + 1
+-- The first write must be one a full server refuses (SADD, not DEL): after it, Redis lets a script finish.
+for i = 1, #ids, 1000 do redis.call('SADD', scratch, unpack(ids, i, math.min(i + 999, #ids))) end
+redis.call('PEXPIRE', scratch, 60000)
+local done, seen = {}, {}
+for k = first, #KEYS do
+  for _, id in ipairs(redis.call('SINTER', scratch, KEYS[k])) do
+    if not seen[id] then seen[id] = true; done[#done + 1] = id end
   end
 end
+redis.call('DEL', scratch)
 if #done > 0 then return done end
 for _, m in ipairs(marks) do
-  for _, id in ipairs(m[3]) do redis.call('SADD', KEYS[m[1]], id) end
+  for i = 1, #m[3], 1000 do redis.call('SADD', KEYS[m[1]], unpack(m[3], i, math.min(i + 999, #m[3]))) end
   if #m[3] > 0 then redis.call('PEXPIRE', KEYS[m[1]], m[2]) end
 end
 merge(cjson.decode(ARGV[1]))
