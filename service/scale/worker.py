@@ -113,8 +113,9 @@ class Worker:
         entries = [entry for entry in entries if entry.mention is not None]
         counted = 0
         if unique:
-            enriched = self.pipeline.enricher.enrich(list(unique.values())).enriched
-            counted = len(self.pipeline.count_once(enriched, self.settings.keep_days))
+            pipeline = self.pipeline  # once: a reload may swap it meanwhile (enrich and count with the same one)
+            enriched = pipeline.enricher.enrich(list(unique.values())).enriched
+            counted = len(pipeline.count_once(enriched, self.settings.keep_days))
             self.store.add_exemplars(Pipeline.exemplars(enriched), EXEMPLARS_PER_HOUR)
         self.stream.ack([entry.id for entry in entries], forget_failures=retried)
         self.processed += len(entries)
