@@ -110,6 +110,37 @@ def test_entries_of_a_dead_consumer_are_taken_over(url: str, config: Config) -> 
     assert counted(live.store) == 40 and live.stream.pending() == 0
 
 
+def _consumers(stream: MentionStream) -> set[str]:
+    return {str(c["name"]) for c in stream.client.xinfo_consumers(stream.name, stream.group)}
+
+
+def test_consumers_gone_for_good_leave_the_group_but_never_with_pending_entries(url: str, config: Config) -> None:
+    """Restarted workers are new consumers (host:pid): the idle ones holding nothing are removed; one that
+    still holds an entry keeps it (removing it would drop its pending list: entries lost for good)."""
+    live = worker(url, config, "live", block_ms=50, claim_every=0.05, claim_idle_ms=3_600_000, forget_every=0.05,
+                  forget_idle_ms=100)
+    live.stream.ensure_group()
+    live.stream.add(mentions(4))
+    holding = live.stream.read("holding", count=1, block_ms=None)  # died holding one entry (not yet claimable)
+    idle = live.stream.read("idle", count=1, block_ms=None)
+    live.stream.ack([entry.id for entry in idle])  # finished its work, then went away
+    assert len(holding) == 1 and {"holding", "idle"} <= _consumers(live.stream)
+    threading.Event().wait(0.15)
+    stop = threading.Event()
+    thread = threading.Thread(target=live.run, args=(stop,))
+    thread.start()
+    for _ in range(200):
+        if "idle" not in _consumers(live.stream) and live.processed >= 2:
+            break
+        threading.Event().wait(0.02)
+    stop.set()
+    thread.join()
+    assert _consumers(live.stream) == {"live", "holding"}
+    assert live.stream.own_pending("holding", count=10)[0].id == holding[0].id
+    # The check and the removal are one step: a consumer that holds an entry is never removed, idle or not.
+    assert live.stream.forget_idle_consumers("live", idle_ms=0) == []
+
+
 def test_trimming_never_drops_unacknowledged_entries(url: str) -> None:
     store, client = connect(url)
     stream = MentionStream(client, store.keys)

@@ -137,6 +137,7 @@ class MentionStream:
         self._watermark = client.register_script(_WATERMARK)
         self._trim = client.register_script(_TRIM)
         self._fail = client.register_script(_FAIL)
+        self._forget = client.register_script(_FORGET_CONSUMER)
         self._claim_from = "0-0"
 
     def ensure_group(self) -> None:
@@ -263,6 +264,20 @@ class MentionStream:
         """Move ``entry_id`` to the dead-letter stream now (an entry that can never be processed)."""
         self.failed(entry_id, error, consumer, max_failures=1)
 
+    def forget_idle_consumers(self, keep: str, *, idle_ms: int) -> list[str]:
+        """Remove from the group the consumers idle for ``idle_ms`` that hold no pending entry, except
+        ``keep``: workers gone for good (a restarted worker is a new consumer, named ``host:pid``), which
+        would otherwise pile up in the group for ever. Each one is checked and removed in one step, so
+        a consumer that read entries meanwhile keeps them (removing a consumer drops its pending list)."""
+        forgotten = []
+        for consumer in self.client.xinfo_consumers(self.name, self.group):
+            name = _text(consumer["name"])
+            if name == keep or int(consumer["pending"]) or int(consumer["idle"]) < idle_ms:
+                continue
+            if self._forget(keys=[self.name], args=[self.group, name]):
+                forgotten.append(name)
+        return forgotten
+
     def dead_letter_count(self) -> int:
         """Entries in the dead-letter stream (the newest :data:`DEAD_LETTERS_KEPT` are kept)."""
         return int(self.client.xlen(self.keys.dead_letters()))
@@ -341,5 +356,12 @@ if found[1] then
   for _, v in ipairs(found[1][2]) do fields[#fields + 1] = v end
 end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[6], '*', unpack(fields))
+return 1
+"""
+
+# KEYS: stream. ARGV: group, consumer. Removes the consumer when it holds no pending entry (1), else nothing (0).
+_FORGET_CONSUMER = """
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 """

@@ -47,6 +47,10 @@ class WorkerSettings:
     """Entries pending this long in another consumer are taken over (that consumer is presumed dead)."""
     claim_every: float = 5.0
     """Seconds between two ``XAUTOCLAIM`` sweeps."""
+    forget_idle_ms: int = 86_400_000
+    """Other consumers idle this long holding no pending entry are removed from the group (workers
+    gone for good); checked every :attr:`forget_every` seconds."""
+    forget_every: float = 600.0
     keep_days: int = COUNTED_KEPT_DAYS
     """Processed-id markers of a brand-day are kept this many days after its last mention was counted
     (a mention redelivered, or collected again, within that time is not counted twice)."""
@@ -131,7 +135,7 @@ class Worker:
         # Entries this process read and could not finish because Redis was away: retried as they are,
         # not read again (a re-read would count as one more delivery, see _drop_undeliverable).
         held: list[Entry] = []
-        next_claim = self.clock.monotonic()
+        next_claim = next_forget = self.clock.monotonic()
         while not stop.is_set():
             entries: list[Entry] = []
             retried = False
@@ -147,6 +151,12 @@ class Worker:
                     retried = True
                 elif self.clock.monotonic() >= next_claim:
                     next_claim = self.clock.monotonic() + settings.claim_every
+                    if self.clock.monotonic() >= next_forget:
+                        next_forget = self.clock.monotonic() + settings.forget_every
+                        gone = self.stream.forget_idle_consumers(self.name, idle_ms=settings.forget_idle_ms)
+                        if gone:
+                            log.info("%s removed %d consumers gone from the group: %s", self.name, len(gone),
+                                     ", ".join(gone[:10]))
                     entries = self.stream.claim(self.name, min_idle_ms=settings.claim_idle_ms, count=settings.batch)
                     retried = True
                     if entries:
