@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from service.collect import base, hackernews
 from service.collect.base import ParseError, clean_field, clean_text, line_field, load_json, parse_time, text_field
+from service.collect.cleaner import Cleaner
 from service.config import SourceConfig
 from service.domain import Mention, SourceKind
 
@@ -125,6 +126,44 @@ def test_algolia_comments_take_the_simple_passes() -> None:
     comment = "I&#x27;d say so.<p>Source: <i>me</i>."
     assert base._clean_markup(comment, printable=True, simple=True) == base._clean_markup(comment) == (
         "I'd say so.\nSource: me.")
+
+
+_MASTODON = ["<p>", "</p>", "<br />", "<br>", "<span>", "</span>", '<span class="invisible">',
+             '<a href="https://m.s/tags/x" class="mention hashtag" rel="tag">', "</a>", "<a", "<s", "<sc", "<!--",
+             "-->", "<script>", "</script>", "<!x>", "<?x>", "<", ">", "#", "@", "&#39;", "&#39", "&amp;#39;", "&quot;",
+             "&amp;",
+             "&amp;amp;", "&amp;lt;", "&lt;b&gt;", "&", ";", "amp;", "&nbsp;", "&eacute;", "a", "é", "😤", "x" * 300,
+             " ", "  ", "\n", "\t", "\u00a0", "\u2028", "\x00", "\x7f"]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(text=st.lists(st.sampled_from(_MASTODON), max_size=30).map("".join))
+def test_mastodon_html_and_escaped_texts_match_the_general_cleaning(text: str) -> None:
+    """Mastodon's HTML (its ``&#39;`` decoded first, posts of one paragraph) and texts escaped but
+    for tags (X's ``&amp;``, RappelConso's ``&lt;b&gt;``: the Cleaner's ``&amp;`` shortcut, the
+    early end of the entity scans) give what the regular expressions give."""
+    expected = reference_clean(text)
+    assert base._clean_markup(text) == expected
+    if text.isprintable():
+        assert base._clean_markup(text, printable=True) == expected
+    for data in (None, b'["\\n"]', b'["x"]'):  # (an ASCII printable payload only vouches for printable strings)
+        if data == b'["x"]' and text.isascii() and not text.isprintable():
+            continue
+        clean = Cleaner(data)
+        assert clean.text(text) == text_field(text) == expected
+        line = base.cut(expected, base.MAX_FIELD_CHARS).replace("\n", " ")
+        assert clean.line(text) == (line_field(text) or "") == line
+    for decoded in (base._common_entities(text), base._apostrophes_first(text, "&#39;")):
+        assert decoded is None or decoded == html.unescape(text)
+
+
+def test_escaped_texts_take_the_shortcuts() -> None:
+    assert Cleaner(b"{}").text(" Ben &amp; Jerry&amp;amp;s ") == "Ben & Jerry&amp;s"
+    assert Cleaner().line("a &amp; b &lt;c&gt;") == "a & b <c>"
+    assert base._common_entities("Trottinette &lt;b&gt;X9&lt;/b&gt;") == "Trottinette <b>X9</b>"
+    assert base._apostrophes_first("n&#39;a &amp;#39; &lt;", "&#39;") == "n'a &#39; <"
+    status = '<p>Rappel <a href="x" class="mention">#<span>P</span></a> n&#39;a</p>'
+    assert base._clean_markup(status) == "Rappel #P n'a"
 
 
 def reference_join(title: str, body: str) -> str:

@@ -134,20 +134,34 @@ class Cleaner:
             and len(texts) <= MAX_TEXT_CHARS and ((self.ascii_ok and texts.isascii()) or texts.isprintable())
 
     def line(self, value: Any) -> str:
-        """``line_field(value) or ""``."""
-        if type(value) is str and "<" not in value and "&" not in value and "  " not in value \
-                and ((self.ascii_ok and value.isascii()) or value.isprintable()):
-            value = value.strip()
-            return value if len(value) <= MAX_FIELD_CHARS else cut(value, MAX_FIELD_CHARS)
+        """``line_field(value) or ""``. A value that is plain but for ``&amp;`` is decoded here
+        (see :meth:`text`)."""
+        if type(value) is str and "<" not in value and "  " not in value:
+            if "&" not in value:
+                if (self.ascii_ok and value.isascii()) or value.isprintable():  # plain
+                    value = value.strip()
+                    return value if len(value) <= MAX_FIELD_CHARS else cut(value, MAX_FIELD_CHARS)
+            elif "&amp;" in value and value.count("&") == value.count("&amp;") \
+                    and ((self.ascii_ok and value.isascii()) or value.isprintable()):  # (see text())
+                value = value.replace("&amp;", "&").strip()
+                return value if len(value) <= MAX_FIELD_CHARS else cut(value, MAX_FIELD_CHARS)
         return self._line(value)
 
     def text(self, value: Any) -> str:
         """``text_field(value)``."""
-        if type(value) is str and "<" not in value and "&" not in value \
-                and ("  " not in value if len(value) < 256 else _DOUBLE_SPACE(value) is None) \
-                and ((self.ascii_ok and value.isascii()) or value.isprintable()):  # (_no_double_space, inlined)
-            value = value.strip()
-            return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
+        if type(value) is str and "<" not in value \
+                and ("  " not in value if len(value) < 256 else _DOUBLE_SPACE(value) is None):  # (_no_double_space)
+            if "&" not in value:
+                if (self.ascii_ok and value.isascii()) or value.isprintable():  # plain
+                    value = value.strip()
+                    return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
+            elif "&amp;" in value and value.count("&") == value.count("&amp;") \
+                    and ((self.ascii_ok and value.isascii()) or value.isprintable()):
+                # Plain but for ``&amp;`` (how X writes every "&", as many titles do): the general
+                # cleaning would only decode each ``&amp;`` once (the ``&`` it gives starts no other
+                # entity, and adds no space, newline or unprintable character), then strip.
+                value = value.replace("&amp;", "&").strip()
+                return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
         if type(value) is str:  # not plain (the test above is text_field's, or implies it)
             value = _clean_markup(value, printable=self.ascii_ok and value.isascii(), simple=self.simple_html)
             return value if len(value) <= MAX_TEXT_CHARS else cut(value, MAX_TEXT_CHARS)
