@@ -62,6 +62,7 @@ class ChainedCollector(JsonApiCollector):
     on a retry leaves the chain unfinished, to be resumed by the next run."""
 
     _chains: PageChains
+    resumes_failed_pages = False  # the chains keep their own gaps
 
     def fetch(self, request: ApiRequest, now: datetime, validators: tuple[str | None, str | None] = (None, None)
               ) -> Response:

@@ -6,14 +6,17 @@ modification time, so a file rewritten later is read again), ``max_files`` per r
 
 A file is only moved once the run that read it has been handed to the pipeline: the cursor lists it
 under ``processed`` and the *next* run moves it (a crash in between re-reads it, and the pipeline
-drops the already-seen ids). Files modified less than ``SETTLE`` before ``now`` are left for the next
-run (they may still be being written). Malformed lines are skipped and logged with their line number.
-Records without ``source`` or ``kind`` get the source's name and kind.
+drops the already-seen ids), unless it was rewritten meanwhile (its recorded size or modification
+time changed): then it is read again, not moved unread. Files modified less than ``SETTLE`` before
+``now`` are left for the next run (they may still be being written). Malformed lines are skipped
+and logged with their line number. Records without ``source`` or ``kind`` get the source's name and
+kind.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,7 +50,7 @@ class DropFolderCollector:
         state = cursor or {}
         recorded: dict[str, str] = {k: v for k, v in (state.get("files") or {}).items() if isinstance(v, str)}
         try:
-            self._move_processed(state.get("processed") or [])
+            self._move_processed(state.get("processed") or [], recorded)
             candidates = sorted(path for path in self.folder.glob(self.pattern) if path.is_file())
         except OSError as exc:
             raise CollectError(f"drop folder {self.folder}: {exc.strerror or exc}", retryable=True) from exc
@@ -60,7 +63,7 @@ class DropFolderCollector:
                 stat = path.stat()
             except OSError:
                 continue  # removed meanwhile
-            signature = f"{stat.st_size}:{stat.st_mtime_ns}"
+            signature = _signature(stat)
             modified = datetime.fromtimestamp(stat.st_mtime, UTC)
             if recorded.get(path.name) == signature or modified > now - SETTLE:
                 continue
@@ -68,9 +71,7 @@ class DropFolderCollector:
             processed.append(path.name)
             recorded[path.name] = signature
         present = {path.name for path in candidates}
-        next_cursor: dict[str, Any] = {"files": {name: sig for name, sig in recorded.items()
-                                                 if name in present and (self.done is None
-                                                                         or name not in processed)}}
+        next_cursor: dict[str, Any] = {"files": {name: sig for name, sig in recorded.items() if name in present}}
         if self.done is not None:
             next_cursor["processed"] = processed
         return CollectResult(mentions=tuple(mentions), cursor=next_cursor)
@@ -91,7 +92,8 @@ class DropFolderCollector:
                        brand=mention.brand or first_brand(self.source.brands),
                        lang=mention.lang or self.source.lang)
 
-    def _move_processed(self, names: list[Any]) -> None:
+    def _move_processed(self, names: list[Any], recorded: dict[str, str]) -> None:
+        """Move the files the last run read, except those rewritten since (read again instead)."""
         if self.done is None or not names:
             return
         self.done.mkdir(parents=True, exist_ok=True)
@@ -99,5 +101,16 @@ class DropFolderCollector:
             if not isinstance(name, str) or "/" in name or name.startswith("."):
                 continue
             source = self.folder / name
-            if source.exists():
-                shutil.move(str(source), str(self.done / name))
+            try:
+                signature = _signature(source.stat())
+            except FileNotFoundError:
+                continue
+            if name in recorded and recorded[name] != signature:
+                log.info('source "%s": %s was rewritten after it was read: read again', self.name, name)
+                continue
+            shutil.move(str(source), str(self.done / name))
+
+
+def _signature(stat: os.stat_result) -> str:
+    """Size and modification time: a file with another signature was rewritten."""
+    return f"{stat.st_size}:{stat.st_mtime_ns}"

@@ -1,9 +1,10 @@
 """A polite HTTP fetcher over an injected :class:`httpx.Client`.
 
-Polite means: a User-Agent naming crisiswatch, a timeout on every request, at most ``per_host``
-requests in flight to one host across every collector sharing a :class:`HostLimiter`, retries with
-exponential backoff and jitter for retryable failures only, ``Retry-After`` honoured on 429/503,
-conditional GET (``If-None-Match`` / ``If-Modified-Since``) and a response size limit.
+Polite means: a User-Agent naming crisiswatch, a timeout on every read and a deadline on every
+response, at most ``per_host`` requests in flight to one host across every collector sharing a
+:class:`HostLimiter`, retries with exponential backoff and jitter for retryable failures only,
+``Retry-After`` honoured on 429/503, conditional GET (``If-None-Match`` / ``If-Modified-Since``) and
+a response size limit, counted after decompression.
 
 Every httpx error is translated here, once, into :class:`~service.collect.base.FetchError`;
 messages name the URL without its query string (queries may carry API keys).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +46,10 @@ class FetchPolicy:
     """Longest ``Retry-After`` honoured in line; a longer one fails the run with ``retry_after``
     set, so the runner skips the source until then instead of holding a worker thread."""
     max_bytes: int = 5 * 1024 * 1024
+    """Largest body accepted, counted after decompression (a small gzip body can inflate a thousandfold)."""
+    deadline: float | None = None
+    """Seconds for one whole response, body included (``None``: four times ``timeout``): a server
+    trickling its body, each read within ``timeout``, must not hold a worker and a host slot for long."""
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -147,7 +153,8 @@ def display_url(url: httpx.URL | str) -> str:
 
 
 class Fetcher:
-    """GET with the politeness rules above. ``sleep`` and ``rng`` are injected for tests."""
+    """GET with the politeness rules above. ``sleep``, ``monotonic`` (the response deadline's clock)
+    and ``rng`` are injected for tests."""
 
     def __init__(
         self,
@@ -156,12 +163,14 @@ class Fetcher:
         policy: FetchPolicy | None = None,
         limiter: HostLimiter | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
         self.client = client
         self.policy = policy or FetchPolicy()
         self.limiter = limiter or DEFAULT_LIMITER
         self._sleep = sleep
+        self._monotonic = monotonic
         self._rng = rng or random.Random()
 
     def get(
@@ -218,10 +227,11 @@ class Fetcher:
         if params:  # merged, not replacing a query string already in the configured URL
             parsed = parsed.copy_merge_params({key: str(value) for key, value in params.items()})
         with self.limiter.slot(host, wait=timeout):
+            started = self._monotonic()
             try:
                 with self.client.stream(method, parsed, headers=headers, data=form, timeout=timeout,
                                         follow_redirects=method == "GET") as answer:
-                    return self._read(shown, answer)
+                    return self._read(shown, answer, started)
             except httpx.TimeoutException as exc:
                 raise FetchError(f"{shown}: timed out after {timeout:g}s ({type(exc).__name__})",
                                  retryable=True) from exc
@@ -233,7 +243,7 @@ class Fetcher:
                 raise FetchError(f"{shown}: {type(exc).__name__}: {exc or 'connection failed'}",
                                  retryable=True) from exc
 
-    def _read(self, shown: str, answer: httpx.Response) -> Response:
+    def _read(self, shown: str, answer: httpx.Response, started: float) -> Response:
         headers = {key.lower(): value for key, value in answer.headers.items()}
         status = answer.status_code
         if status == 304:
@@ -249,11 +259,44 @@ class Fetcher:
         if declared.isascii() and declared.isdigit() and int(declared) > limit:
             raise FetchError(f"{shown}: response of {int(declared)} bytes exceeds the {limit}-byte limit",
                              retryable=False)
+        deadline = self.policy.deadline or 4 * self.policy.timeout
         chunks: list[bytes] = []
         size = 0
-        for chunk in answer.iter_bytes():
+        for chunk in _decoded(answer, limit):
             size += len(chunk)
             if size > limit:
                 raise FetchError(f"{shown}: response exceeds the {limit}-byte limit", retryable=False)
+            if self._monotonic() - started > deadline:
+                raise FetchError(f"{shown}: the response took longer than {deadline:g}s", retryable=True)
             chunks.append(chunk)
         return Response(url=shown, status=status, content=b"".join(chunks), headers=headers)
+
+
+_WBITS = {"gzip": zlib.MAX_WBITS | 16, "x-gzip": zlib.MAX_WBITS | 16, "deflate": zlib.MAX_WBITS}
+
+
+def _decoded(answer: httpx.Response, limit: int) -> Iterator[bytes]:
+    """The body's decoded chunks, a gzip or deflate body inflated at most ``limit + 1`` bytes at a time
+    (httpx inflates each network read whole: 64 KB of gzip can become 64 MB before any check). Other
+    encodings (rare: we only accept gzip and deflate), and bodies already in memory (test transports),
+    are left to httpx."""
+    wbits = _WBITS.get(answer.headers.get("content-encoding", "").strip().lower())
+    if wbits is None or answer.is_stream_consumed:
+        yield from answer.iter_bytes()
+        return
+    inflater = zlib.decompressobj(wbits)
+    started = False
+    for raw in answer.iter_raw():
+        data = raw
+        while data and not inflater.eof:
+            try:
+                out = inflater.decompress(data, limit + 1)
+            except zlib.error as exc:
+                if wbits != zlib.MAX_WBITS or started:
+                    raise httpx.DecodingError(str(exc)) from exc
+                inflater, wbits = zlib.decompressobj(-zlib.MAX_WBITS), -zlib.MAX_WBITS  # deflate without header
+                continue
+            started = True
+            yield out
+            data = inflater.unconsumed_tail
+    yield inflater.flush()

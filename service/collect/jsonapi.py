@@ -13,7 +13,11 @@ a ``304`` answer means nothing new for that request.
 
 Pagination: a subclass that can follow pages implements :meth:`JsonApiCollector.next_page`; pages
 are followed up to the source's ``max_pages`` option, and never past a page that brought nothing new
-(APIs are asked for newest first, so an all-seen page means the rest was collected before).
+(APIs are asked for newest first, so an all-seen page means the rest was collected before). A
+request whose later page failed (retryable) is listed under ``resume`` in the cursor: the next run
+fetches it again without a conditional GET and past pages already seen, so the failed page's
+mentions are not skipped behind an unchanged first page. Collectors that keep their own gaps
+(:class:`~service.collect.chains.ChainedCollector`) turn this off.
 """
 
 from __future__ import annotations
@@ -50,6 +54,9 @@ class ApiRequest:
 class JsonApiCollector:
     """Base class: fetch every request of the tick, parse, keep what is new."""
 
+    resumes_failed_pages = True
+    """Walk a request again at the next run when one of its later pages failed (see the module doc)."""
+
     def __init__(self, source: SourceConfig, fetcher: Fetcher) -> None:
         self.name = source.name
         self.source = source
@@ -82,49 +89,55 @@ class JsonApiCollector:
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
         state = cursor or {}
-        mentions: list[Mention] = []
-        responses: list[Response] = []
-        errors: list[CollectError] = []
         requests = self.requests(state, now)
-        seen = set(state.get("recent") or ())
-        known = _validators(state)
-        validators: dict[str, list[str | None]] = {}
-        answered = 0
+        tick = _Tick(seen=set(state.get("recent") or ()), known=_validators(state),
+                     resume={key for key in state.get("resume") or () if isinstance(key, str)})
         for first in requests:
-            key = request_key(first)
-            request: ApiRequest | None = first
-            for page in range(self.source.options.get("max_pages", 1)):
-                if request is None:
-                    break
-                try:
-                    response = self.fetch(request, now, known.get(key, (None, None)) if page == 0 else (None, None))
-                    if page == 0 and response.not_modified:
-                        validators[key] = list(known.get(key, (None, None)))
-                        answered += 1
-                        break
-                    found = self.parse(response.content)
-                except CollectError as error:
-                    errors.append(error)
-                    if page == 0 and key in known:
-                        validators[key] = list(known[key])
-                    break
-                if page == 0 and (response.etag or response.last_modified):
-                    validators[key] = [response.etag, response.last_modified]
-                answered += 1
-                responses.append(response)
-                mentions.extend(found)
-                if not found or all(mention.id in seen for mention in found):
-                    break
-                request = self._following(request, response, page)
-        if errors and not answered:
-            raise errors[0]
-        for error in errors:
+            self._walk(first, tick, now)
+        if tick.errors and not tick.answered:
+            raise tick.errors[0]
+        for error in tick.errors:
             log.warning('source "%s": one of %d requests failed: %s', self.name, len(requests), error)
-        fresh, next_cursor = select_new(mentions, state, now=now)
-        next_cursor.update(self.extra_cursor(responses, state))
-        if validators:
-            next_cursor["validators"] = validators
+        fresh, next_cursor = select_new(tick.mentions, state, now=now)
+        next_cursor.update(self.extra_cursor(tick.responses, state))
+        if tick.validators:
+            next_cursor["validators"] = tick.validators
+        if tick.unfinished:
+            next_cursor["resume"] = tick.unfinished
         return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
+
+    def _walk(self, first: ApiRequest, tick: _Tick, now: datetime) -> None:
+        """Fetch ``first`` and the pages it leads to, into ``tick``."""
+        key = request_key(first)
+        known = tick.known.get(key)
+        resuming = key in tick.resume
+        request: ApiRequest | None = first
+        for page in range(self.source.options.get("max_pages", 1)):
+            if request is None:
+                break
+            try:
+                conditional = page == 0 and not resuming
+                response = self.fetch(request, now, (known or (None, None)) if conditional else (None, None))
+                if page == 0 and response.not_modified:
+                    tick.validators[key] = list(known or (None, None))
+                    tick.answered += 1
+                    break
+                found = self.parse(response.content)
+            except CollectError as error:
+                tick.errors.append(error)
+                if self.resumes_failed_pages and error.retryable and (page > 0 or resuming):
+                    tick.unfinished.append(key)  # fetched again next run, unconditionally
+                if page == 0 and known is not None:
+                    tick.validators[key] = list(known)
+                break
+            if page == 0 and (response.etag or response.last_modified):
+                tick.validators[key] = [response.etag, response.last_modified]
+            tick.answered += 1
+            tick.responses.append(response)
+            tick.mentions.extend(found)
+            if not found or (not resuming and all(mention.id in tick.seen for mention in found)):
+                break
+            request = self._following(request, response, page)
 
     def _following(self, request: ApiRequest, response: Response, page: int) -> ApiRequest | None:
         if page + 1 >= self.source.options.get("max_pages", 1):
@@ -133,6 +146,21 @@ class JsonApiCollector:
             return self.next_request(request, response, load_json(response.content))
         except ParseError:  # pragma: no cover - parse() already decoded this body
             return None
+
+
+@dataclass(kw_only=True, slots=True)
+class _Tick:
+    """What one run gathered over its requests."""
+
+    seen: set[str]
+    known: dict[str, Validators]
+    resume: set[str]
+    mentions: list[Mention] = field(default_factory=list)
+    responses: list[Response] = field(default_factory=list)
+    errors: list[CollectError] = field(default_factory=list)
+    validators: dict[str, list[str | None]] = field(default_factory=dict)
+    unfinished: list[str] = field(default_factory=list)
+    answered: int = 0
 
 
 def request_key(request: ApiRequest) -> str:

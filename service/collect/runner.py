@@ -10,14 +10,17 @@ of a dedicated executor.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import logging
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from apscheduler.executors.pool import BasePoolExecutor
 
 from service.clock import Clock
 from service.collect.base import CollectError, Collector, FetchError
@@ -45,6 +48,33 @@ START_STAGGER = timedelta(seconds=2)
 MAX_STAGGER = timedelta(seconds=60)
 
 CollectorFactory = Callable[["SourceConfig", httpx.Client, HostLimiter], Collector]
+
+
+class CollectExecutor(BasePoolExecutor):
+    """The APScheduler executor of collection jobs: a thread pool that can grow.
+
+    A reload that adds sources must give each its own thread, yet keep this executor: it counts the
+    runs still going on, so ``max_instances=1`` holds across the reload (a new run of a source does
+    not start while the old runner's run of it is still going).
+    """
+
+    def __init__(self, max_workers: int) -> None:
+        super().__init__(concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="collect"))
+        self.max_workers = max_workers
+
+    def grow(self, max_workers: int) -> None:
+        """At least ``max_workers`` threads from now on; runs going on finish in the old pool."""
+        with self._lock or contextlib.nullcontext():  # submit_job holds it: no submit to a pool shut down
+            if max_workers <= self.max_workers:
+                return
+            old = self._pool
+            self._pool = concurrent.futures.ThreadPoolExecutor(max_workers, thread_name_prefix="collect")
+            self.max_workers = max_workers
+        old.shutdown(wait=False)
+
+
+_EXECUTORS: weakref.WeakKeyDictionary[Any, CollectExecutor] = weakref.WeakKeyDictionary()
+"""The collection executor added to each scheduler, grown when a reload adds sources."""
 
 
 class StopRequested(FetchError):
@@ -90,11 +120,14 @@ class CollectionRunner:
         self._collectors: dict[str, Collector] = {}
         self._clients: list[httpx.Client] = []
         self._health: dict[str, SourceHealth] = {}
+        self._unsaved: set[str] = set()  # sources whose last health save failed: memory is newer than the store
         self._syndication = SyndicationIndex()
         self._on_ops = on_ops
-        self._ops_lock = threading.Lock()
+        self._ops_lock = threading.Lock()  # held by the run sending alerts
+        self._ops_queue_lock = threading.Lock()  # held briefly, to queue an alert in memory
         self._ops_waiting = on_ops is not None  # until the store says otherwise: a restart may have left some
         self._ops_memory: list[OpsEvent] = []  # alerts not in the store (yet): new ones, or the store was down
+        self._ops_stale = False  # a save failed: the stored list is out of date (holds alerts sent since)
         self.fail_after = fail_after
         self.silent_after = silent_after
 
@@ -117,7 +150,7 @@ class CollectionRunner:
             raise KeyError(f'unknown source "{name}"')
         with self._run_locks[name]:
             now = self.clock.now()
-            health = self.health(name)
+            health = self._current_health(name)
             if health.retry_after is not None and now < health.retry_after:
                 log.info('source "%s" skipped: the server asked to wait until %s', name,
                          health.retry_after.isoformat())
@@ -147,28 +180,47 @@ class CollectionRunner:
         after each later run until it is sent: none is lost, not even across a restart, and their order
         holds. One refused for good (unknown channel, revoked token) is logged as an error and dropped, so
         it does not hold back the others. When the store cannot be read, new alerts wait in memory.
+        One run sends at a time; the others do not wait for it (a hung ops channel must not hold up
+        collection): the one sending also sends what they queued meanwhile.
         """
         if event is not None:
             log.warning("operational alert (%s): %s", event.state, event.message)
         if self._on_ops is None:
             return
-        with self._ops_lock:
-            if event is not None:
+        if event is not None:
+            with self._ops_queue_lock:
                 self._ops_memory.append(event)
-            if not self._ops_memory and not self._ops_waiting:
-                return
-            stored = self._pending_ops() if self._ops_waiting else []
-            if stored is None:
-                return  # the store is unreachable: keep the new ones in memory, try again after the next run
-            queue = [*stored, *self._ops_memory]
-            sent = 0
-            while sent < len(queue) and self._deliver_ops(queue[sent]):
-                sent += 1
-            left = queue[sent:]
-            if (not left and not stored) or self._save_pending_ops(left):
-                self._ops_memory = []
-            else:  # not saved: memory holds all that is left; the stale stored list is replaced at the next save
-                self._ops_memory, self._ops_waiting = left, False
+        while self._ops_lock.acquire(blocking=False):
+            try:
+                all_sent = self._send_waiting()
+            finally:
+                self._ops_lock.release()
+            with self._ops_queue_lock:
+                queued = bool(self._ops_memory)
+            if not (all_sent and queued):
+                return  # done, or the channel fails: the next run tries again
+
+    def _send_waiting(self) -> bool:
+        """Send the stored alerts, then the queued ones (holding ``_ops_lock``); ``True`` when none is left."""
+        with self._ops_queue_lock:
+            taken = list(self._ops_memory)
+        if not taken and not self._ops_waiting and not self._ops_stale:
+            return True
+        stored = self._pending_ops() if self._ops_waiting else []
+        if stored is None:
+            return False  # the store is unreachable: keep the new ones in memory, try again after the next run
+        queue = [*stored, *taken]
+        sent = 0
+        while sent < len(queue) and self._deliver_ops(queue[sent]):
+            sent += 1
+        left = queue[sent:]
+        if (not left and not stored and not self._ops_stale) or self._save_pending_ops(left):
+            kept: list[OpsEvent] = []
+        else:  # not saved: memory holds all that is left; the stale stored list is replaced at the next save
+            kept, self._ops_waiting, self._ops_stale = left, False, True
+        with self._ops_queue_lock:  # alerts queued meanwhile by other runs stay after these
+            self._ops_memory = kept + self._ops_memory[len(taken):]
+        return not left
 
     def _deliver_ops(self, event: OpsEvent) -> bool:
         """Send one operational alert: ``True`` when done with it (sent, or refused for good and logged),
@@ -215,7 +267,7 @@ class CollectionRunner:
         except StoreError as exc:
             log.warning("pending operational alerts not saved (kept in memory): %s", exc)
             return False
-        self._ops_waiting = bool(events)
+        self._ops_waiting, self._ops_stale = bool(events), False
         return True
 
     def _collect(self, name: str, now: datetime) -> int:
@@ -260,6 +312,21 @@ class CollectionRunner:
                 health = self._health.setdefault(name, health)
         return health
 
+    def _current_health(self, name: str) -> SourceHealth:
+        """The health a run starts from: the store's, since another runner may have run the source since
+        this one last did (the scheduler that held the lease meanwhile, or a reload's new runner).
+        Memory when the store cannot be read or missed this runner's last save."""
+        if name not in self._unsaved:
+            try:
+                state = self.store.load_state(f"health:{name}")
+            except StoreError as exc:
+                log.warning('source "%s": health not loaded from the store: %s', name, exc)
+            else:
+                if state is not None:
+                    with self._lock:
+                        self._health[name] = SourceHealth.from_state(name, state)
+        return self.health(name)
+
     def all_health(self) -> dict[str, SourceHealth]:
         return {name: self.health(name) for name in self.sources}
 
@@ -269,7 +336,10 @@ class CollectionRunner:
         try:
             self.store.save_state(f"health:{name}", health.to_state())
         except StoreError as exc:
+            self._unsaved.add(name)
             log.warning('source "%s": health not saved: %s', name, exc)
+        else:
+            self._unsaved.discard(name)
 
     # -- scheduling ------------------------------------------------------------------------------
     def schedule(self, scheduler: Any) -> list[str]:
@@ -280,13 +350,16 @@ class CollectionRunner:
         ``coalesce=True`` keep one run per source at a time, missed runs collapse into one. First
         runs start right away, staggered by two seconds.
         """
-        from apscheduler.executors.pool import ThreadPoolExecutor
-
         enabled = [source for source in self.sources.values() if source.enabled]
         if not enabled:
             return []
-        with contextlib.suppress(ValueError):  # already added by an earlier call
-            scheduler.add_executor(ThreadPoolExecutor(max_workers=len(enabled)), alias=EXECUTOR)
+        executor = _EXECUTORS.get(scheduler)
+        if executor is not None:  # added by an earlier call (a reload): still one thread per source
+            executor.grow(len(enabled))
+        else:
+            with contextlib.suppress(ValueError):  # an executor of that alias added by someone else
+                scheduler.add_executor(executor := CollectExecutor(len(enabled)), alias=EXECUTOR)
+                _EXECUTORS[scheduler] = executor
         start = self.clock.now()
         ids = []
         for index, source in enumerate(enabled):
