@@ -65,6 +65,40 @@ def test_pagination_follows_next_page_with_the_token() -> None:
     assert again.mentions == () and len(requests) == 3  # page 1 brings nothing new: page 2 not asked
 
 
+def test_a_later_page_that_fails_keeps_the_pages_before_it_and_is_fetched_next_run() -> None:
+    """Page 2 answers 429 (wait an hour): page 1's mentions are delivered now, and the next run walks
+    past page 1 (all seen) to page 2 rather than stopping there and skipping page 2 for good."""
+    pages = {"1": (FEEDS / "zendesk_search_page1.json").read_bytes(),
+             "2": (FEEDS / "zendesk_search_page2.json").read_bytes()}
+    limited = [True]
+    requests: list[httpx.Request] = []
+
+    def api(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        page = request.url.params.get("page", "1")
+        if page == "2" and limited[0]:
+            return httpx.Response(429, headers={"Retry-After": "3600"})
+        return httpx.Response(200, content=pages[page])
+
+    collector = build_collector(source("json", ZENDESK), httpx.Client(transport=httpx.MockTransport(api)))
+    first = collector.collect(None, NOW)
+    assert [m.id for m in first.mentions] == ["json:support:35436", "json:support:35431"]
+    assert first.cursor["resume"] is True
+    limited[0] = False
+    second = collector.collect(first.cursor, NOW + timedelta(hours=1))
+    assert [m.id for m in second.mentions] == ["json:support:35410"]
+    assert "resume" not in second.cursor
+    third = collector.collect(second.cursor, NOW + timedelta(hours=2))
+    assert third.mentions == () and [r.url.params.get("page", "1") for r in requests[-1:]] == ["1"]
+
+
+def test_a_first_page_that_fails_fails_the_run() -> None:
+    collector = build_collector(source("json", ZENDESK), httpx.Client(transport=httpx.MockTransport(
+        lambda request: httpx.Response(429, headers={"Retry-After": "3600"}))))
+    with pytest.raises(CollectError):
+        collector.collect(None, NOW)
+
+
 def test_cursor_parameter_pagination() -> None:
     answers = iter([b'{"data": [{"k": "a", "t": 1795680000, "m": "one"}], "meta": {"after": "c1"}}',
                     b'{"data": [{"k": "b", "t": 1795680060, "m": "two"}], "meta": {"after": null}}'])

@@ -32,6 +32,7 @@ import httpx
 
 from service.collect.base import (
     MAX_TEXT_CHARS,
+    CollectError,
     CollectResult,
     ParseError,
     as_list,
@@ -223,22 +224,38 @@ class JsonMappedCollector:
             self.headers["Authorization"] = f"Bearer {options['token']}"
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
+        """The new mentions of the pages, newest first, up to ``max_pages`` and never past a page that
+        brought nothing new. A later page that fails does not cost the pages before it: they are
+        kept, and when the failure may pass, the next run (``resume`` in the cursor) walks the pages
+        again past those already seen, so the failed page's mentions are not skipped behind them."""
         state = cursor or {}
         options = self.source.options
         seen = set(state.get("recent") or ())
+        resuming = state.get("resume") is True
         url: str | None = options["url"]
         params = dict(options.get("params") or {})
         mentions: list[Mention] = []
-        for _ in range(options.get("max_pages", 1)):
+        unfinished = False
+        for index in range(options.get("max_pages", 1)):
             if url is None:
                 break
-            response = self.fetcher.get(url, params=params, headers=self.headers)
-            page = parse_mapped(response.content, source=self.source)
+            try:
+                response = self.fetcher.get(url, params=params, headers=self.headers)
+                page = parse_mapped(response.content, source=self.source)
+            except CollectError as error:
+                if index == 0:
+                    raise
+                unfinished = error.retryable
+                log.warning('source "%s": page %d failed (%s); the pages before it are kept%s', self.source.name,
+                            index + 1, error, ", the rest is fetched at the next run" if unfinished else "")
+                break
             mentions.extend(page)
-            if not page or all(mention.id in seen for mention in page):
+            if not page or (not resuming and all(mention.id in seen for mention in page)):
                 break
             url, params = self._next(response.content, url, params)
         fresh, next_cursor = select_new(mentions, state, now=now)
+        if unfinished:
+            next_cursor["resume"] = True
         return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
 
     def _next(self, data: bytes, url: str, params: dict[str, Any]) -> tuple[str | None, dict[str, Any]]:
