@@ -16,8 +16,11 @@ are followed up to the source's ``max_pages`` option, and never past a page that
 (APIs are asked for newest first, so an all-seen page means the rest was collected before). A
 request whose later page failed (retryable) is listed under ``resume`` in the cursor: the next run
 fetches it again without a conditional GET and past pages already seen, so the failed page's
-mentions are not skipped behind an unchanged first page. Collectors that keep their own gaps
-(:class:`~service.collect.chains.ChainedCollector`) turn this off.
+mentions are not skipped behind an unchanged first page. With the request, ``resume`` keeps the
+``newest`` it was built from: a request that asks for what is newer than ``newest`` (Hacker News,
+YouTube) is made again as it was, since the mentions kept from its first pages moved ``newest`` past
+the failed page's. Collectors that keep their own gaps (:class:`~service.collect.chains.ChainedCollector`)
+turn this off.
 """
 
 from __future__ import annotations
@@ -89,11 +92,15 @@ class JsonApiCollector:
 
     def collect(self, cursor: dict[str, Any] | None, now: datetime) -> CollectResult:
         state = cursor or {}
-        requests = self.requests(state, now)
-        tick = _Tick(seen=set(state.get("recent") or ()), known=_validators(state),
-                     resume={key for key in state.get("resume") or () if isinstance(key, str)})
-        for first in requests:
-            self._walk(first, tick, now)
+        resume = _resume(state) if self.resumes_failed_pages else {}  # requests() may set up state (chains)
+        tick = _Tick(seen=set(state.get("recent") or ()), known=_validators(state), resume=resume)
+        requests = [(request, state.get("newest")) for request in self.requests(state, now)]
+        made = {request_key(request) for request, _ in requests}
+        for base in dict.fromkeys(base for key, base in resume.items() if key not in made):
+            requests += [(request, base) for request in self.requests({**state, "newest": base}, now)
+                         if request_key(request) in resume and request_key(request) not in made]
+        for first, base in requests:
+            self._walk(first, base, tick, now)
         if tick.errors and not tick.answered:
             raise tick.errors[0]
         for error in tick.errors:
@@ -106,8 +113,8 @@ class JsonApiCollector:
             next_cursor["resume"] = tick.unfinished
         return CollectResult(mentions=tuple(fresh), cursor=next_cursor)
 
-    def _walk(self, first: ApiRequest, tick: _Tick, now: datetime) -> None:
-        """Fetch ``first`` and the pages it leads to, into ``tick``."""
+    def _walk(self, first: ApiRequest, base: Any, tick: _Tick, now: datetime) -> None:
+        """Fetch ``first`` (built from the cursor's ``newest`` ``base``) and the pages it leads to, into ``tick``."""
         key = request_key(first)
         known = tick.known.get(key)
         resuming = key in tick.resume
@@ -126,7 +133,7 @@ class JsonApiCollector:
             except CollectError as error:
                 tick.errors.append(error)
                 if self.resumes_failed_pages and error.retryable and (page > 0 or resuming):
-                    tick.unfinished.append(key)  # fetched again next run, unconditionally
+                    tick.unfinished[key] = base  # made again next run as it was, unconditionally
                 if page == 0 and known is not None:
                     tick.validators[key] = list(known)
                 break
@@ -154,13 +161,21 @@ class _Tick:
 
     seen: set[str]
     known: dict[str, Validators]
-    resume: set[str]
+    resume: dict[str, Any]
     mentions: list[Mention] = field(default_factory=list)
     responses: list[Response] = field(default_factory=list)
     errors: list[CollectError] = field(default_factory=list)
     validators: dict[str, list[str | None]] = field(default_factory=dict)
-    unfinished: list[str] = field(default_factory=list)
+    unfinished: dict[str, Any] = field(default_factory=dict)
     answered: int = 0
+
+
+def _resume(state: Mapping[str, Any]) -> dict[str, Any]:
+    """The cursor's unfinished requests: key -> the ``newest`` each was built from."""
+    resume = state.get("resume")
+    if not isinstance(resume, Mapping):
+        return {}
+    return {key: base if isinstance(base, str) else None for key, base in resume.items() if isinstance(key, str)}
 
 
 def request_key(request: ApiRequest) -> str:
