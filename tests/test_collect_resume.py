@@ -1,4 +1,5 @@
-"""Final review of the session's change: each test reproduces a defect found in review."""
+"""Resuming a later page that failed, for collectors whose requests ask for what is newer than the
+cursor's ``newest`` (Hacker News, YouTube)."""
 
 from __future__ import annotations
 

@@ -267,8 +267,10 @@ class MentionStream:
     def forget_idle_consumers(self, keep: str, *, idle_ms: int) -> list[str]:
         """Remove from the group the consumers idle for ``idle_ms`` that hold no pending entry, except
         ``keep``: workers gone for good (a restarted worker is a new consumer, named ``host:pid``), which
-        would otherwise pile up in the group for ever. Each one is checked and removed in one step, so
-        a consumer that read entries meanwhile keeps them (removing a consumer drops its pending list)."""
+        would otherwise pile up in the group for ever. (A live worker that received nothing all that
+        time is removed too, harmlessly: ``XREADGROUP`` adds it again at its next delivered read.)
+        Each one is checked and removed in one step, so a consumer that read entries meanwhile keeps
+        them (removing a consumer drops its pending list)."""
         forgotten = []
         for consumer in self.client.xinfo_consumers(self.name, self.group):
             name = _text(consumer["name"])

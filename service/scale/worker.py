@@ -155,8 +155,8 @@ class Worker:
                         next_forget = self.clock.monotonic() + settings.forget_every
                         gone = self.stream.forget_idle_consumers(self.name, idle_ms=settings.forget_idle_ms)
                         if gone:
-                            log.info("%s removed %d consumers gone from the group: %s", self.name, len(gone),
-                                     ", ".join(gone[:10]))
+                            log.info("%s removed %d idle consumers holding nothing from the group: %s",
+                                     self.name, len(gone), ", ".join(gone[:10]))
                     entries = self.stream.claim(self.name, min_idle_ms=settings.claim_idle_ms, count=settings.batch)
                     retried = True
                     if entries:
