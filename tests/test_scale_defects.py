@@ -36,6 +36,7 @@ from service.scale.roles import Scheduler, connect
 from service.scale.stream import MentionStream
 from service.scale.worker import Worker, WorkerSettings
 from service.store.keys import Keys
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
@@ -51,13 +52,6 @@ def _mention(mention_id: str) -> Mention:
                    brand="peugeot", source="x-search")
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 20.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _counted(store: object) -> int:
@@ -90,7 +84,7 @@ def test_an_entry_that_does_not_decode_is_dead_lettered_and_never_stalls_the_gro
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        assert _wait(lambda: stream.pending() == 0 and stream.dead_letter_count() == 1), (
+        assert wait_until(lambda: stream.pending() == 0 and stream.dead_letter_count() == 1), (
             f"stalled: {stream.pending()} pending, {stream.dead_letter_count()} dead letters")
         [(_, fields)] = raw.xrange(store.keys.dead_letters())  # the original bytes are kept, as they were
         assert fields[b"error"].startswith(b"not a mention record")
@@ -131,7 +125,7 @@ def test_a_tick_from_before_a_takeback_cannot_write_under_the_new_token(clean_re
         threads.append(threading.Thread(target=a.tick))
         threads[-1].start()
         assert paused.wait(30)  # A's tick is about to checkpoint (cursor:peugeot among others)
-        assert _wait(lambda: not client_b.exists(store_b.keys.lease()), 10)  # A's lease expired meanwhile
+        assert wait_until(lambda: not client_b.exists(store_b.keys.lease()), 10)  # A's lease expired meanwhile
         b.keep_lease()
         assert b.lease.held()
         store_b.save_state("cursor:peugeot", {"next_bucket": "by B"})  # B's progress
@@ -139,7 +133,7 @@ def test_a_tick_from_before_a_takeback_cannot_write_under_the_new_token(clean_re
         b.lease.release()  # B stops
         threads.append(threading.Thread(target=a.keep_lease))  # A's lease job: takes the lease back
         threads[-1].start()
-        assert _wait(lambda: client_a.get(store_a.keys.fenced("state")) == str(a.lease.state.token), 10)
+        assert wait_until(lambda: client_a.get(store_a.keys.fenced("state")) == str(a.lease.state.token), 10)
         assert a.lease.state.token is not None and b_token is not None and a.lease.state.token > b_token
         resume.set()  # the stale tick goes on
         for thread in threads:

@@ -7,7 +7,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from service.scale.worker import Worker, WorkerSettings
 from service.store.base import OutboxItem
 from service.store.redis import FencedOut
 from tests.test_store_contract import incident
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = datetime(2025, 3, 4, 9, 0, tzinfo=UTC)
@@ -167,13 +168,6 @@ class BuggyPipeline(Pipeline):
         return super().count_once(enriched, keep_days)
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def test_poison_entries_go_to_the_dead_letter_stream_and_the_rest_is_counted(clean_redis_url: str,
@@ -193,7 +187,7 @@ def test_poison_entries_go_to_the_dead_letter_stream_and_the_rest_is_counted(cle
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        assert _wait(lambda: stream.dead_letter_count() == 3 and stream.pending() == 0)
+        assert wait_until(lambda: stream.dead_letter_count() == 3 and stream.pending() == 0)
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -228,7 +222,7 @@ def test_entries_delivered_too_often_are_dead_lettered(clean_redis_url: str, con
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        assert _wait(lambda: stream.pending() == 0 and stream.dead_letter_count() == 1 and worker.processed == 1)
+        assert wait_until(lambda: stream.pending() == 0 and stream.dead_letter_count() == 1 and worker.processed == 1)
     finally:
         stop.set()
         thread.join(timeout=30)
@@ -263,7 +257,7 @@ def test_each_role_serves_health_metrics_and_queues_pushed_mentions(clean_redis_
             lambda: run_scheduler(config, stop=stop, notifiers={}))
         threads.append(threading.Thread(target=target, name=role))
         threads[-1].start()
-        assert _wait(lambda port=port: _get(port, "/healthz") is not None)  # reads CRISISWATCH_LISTEN at start
+        assert wait_until(lambda port=port: _get(port, "/healthz") is not None)  # reads CRISISWATCH_LISTEN at start
     store, client = connect(clean_redis_url)
     try:
         with httpx.Client(base_url=f"http://127.0.0.1:{ports['worker']}") as http:
@@ -280,14 +274,14 @@ def test_each_role_serves_health_metrics_and_queues_pushed_mentions(clean_redis_
             pushed = http.post("/v1/mentions", content=body, headers={"Authorization": "Bearer s3cret-token"})
             assert pushed.status_code == 202
             assert pushed.json()["queued"] == 2 and pushed.json()["rejected"] == 1
-            assert _wait(lambda: sum(b.count for b in store.buckets("peugeot", T0, T0 + timedelta(hours=1))) == 2)
+            assert wait_until(lambda: sum(b.count for b in store.buckets("peugeot", T0, T0 + timedelta(hours=1))) == 2)
             metrics = http.get("/metrics").text
             assert "crisiswatch_role{role=\"worker\"} 1.0" in metrics
             assert "crisiswatch_mentions_queued_total 2.0" in metrics
             assert "crisiswatch_dead_letters 0.0" in metrics and "crisiswatch_stream_pending 0.0" in metrics
             assert "crisiswatch_worker_processed_entries 2.0" in metrics
         with httpx.Client(base_url=f"http://127.0.0.1:{ports['scheduler']}") as http:
-            assert _wait(lambda: http.get("/readyz").json().get("leader") == 1.0)
+            assert wait_until(lambda: http.get("/readyz").json().get("leader") == 1.0)
             assert http.get("/readyz").status_code == 200
             assert "crisiswatch_scheduler_leader 1.0" in http.get("/metrics").text
     finally:

@@ -6,7 +6,6 @@ Redis refuses for one entry is isolated and dead-lettered, never a worker that s
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +22,7 @@ from service.scale.stream import MentionStream
 from service.scale.worker import Worker, WorkerSettings
 from service.store import record_to_json, to_us
 from service.store.redis import RedisStore
+from tests.waiting import wait_until
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "scale"
 T0 = datetime(2026, 11, 26, 13, 5, tzinfo=UTC)
@@ -79,13 +79,6 @@ def _mention(mention_id: str, brand: str) -> Mention:
                    brand=brand, source="x-search")
 
 
-def _wait(condition: Callable[[], bool], seconds: float = 30.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
 
 
 def _run(worker: Worker, condition: Callable[[], bool]) -> tuple[bool, bool]:
@@ -94,7 +87,7 @@ def _run(worker: Worker, condition: Callable[[], bool]) -> tuple[bool, bool]:
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        held = _wait(condition)
+        held = wait_until(condition)
         alive = thread.is_alive()
     finally:
         stop.set()
@@ -143,9 +136,9 @@ def test_an_entry_redis_refuses_is_dead_lettered_and_the_worker_keeps_going(clea
     thread = threading.Thread(target=worker.run, args=(stop,))
     thread.start()
     try:
-        assert _wait(lambda: stream.dead_letter_count() == 1 and stream.pending() == 0)
+        assert wait_until(lambda: stream.dead_letter_count() == 1 and stream.pending() == 0)
         stream.add([_mention("p2", "peugeot")])  # still running: later mentions are counted
-        assert _wait(lambda: _counted(store, "peugeot") == 3 and stream.pending() == 0)
+        assert wait_until(lambda: _counted(store, "peugeot") == 3 and stream.pending() == 0)
         assert thread.is_alive()
     finally:
         stop.set()
