@@ -109,16 +109,16 @@ def decode_mention(data: str) -> Mention:
                    engagement=None if engagement is None else float(engagement), duplicate_of=duplicate_of)
 
 
-def decode(entry_id: str | bytes, fields: dict[bytes, bytes] | dict[str, str] | None) -> Entry:
+def decode(entry_id: str | bytes, fields: dict[bytes, bytes] | None) -> Entry:
     """The entry's mention; ``error`` says why there is none. Whatever the entry holds (bytes that are not
     UTF-8, a time out of range, ``null``, nesting too deep...), this never raises: an entry that made
-    reading fail would be read again, and fail again, forever, holding up the whole group."""
+    reading fail would be read again, and fail again, forever, holding up the whole group. ``fields`` as
+    read (bytes, :meth:`MentionStream._read`)."""
     entry_id = _text(entry_id)  # stream ids are ASCII
     if not fields:
         return Entry(id=entry_id, mention=None, error="entry without fields")
     try:
-        data = fields[b"m"] if b"m" in fields else fields["m"]  # type: ignore[index]
-        return Entry(id=entry_id, mention=decode_mention(_text(data)))
+        return Entry(id=entry_id, mention=decode_mention(fields[b"m"].decode()))
     except Exception as exc:
         return Entry(id=entry_id, mention=None, error=f"not a mention record: {type(exc).__name__}: {exc}")
 
